@@ -1,0 +1,71 @@
+"""boto3 sessions and clients: the standard credential chain, endpoint overrides, retries.
+
+Nothing here knows about the sandbox: it is reached through ``AWS_ENDPOINT_URL`` (and the
+per-service ``AWS_ENDPOINT_URL_<SERVICE>`` variables), which boto3 reads itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from gdnb.config import Settings
+from gdnb.errors import AwsError, translate_client_error
+
+log = logging.getLogger(__name__)
+
+RETRY_CONFIG = botocore.config.Config(retries={"mode": "standard", "max_attempts": 5},
+                                      user_agent_extra="gdnb/0.1")
+
+
+@functools.lru_cache(maxsize=16)
+def _session(profile: str | None) -> boto3.Session:
+    return boto3.Session(profile_name=profile) if profile else boto3.Session()
+
+
+def session(settings: Settings | None = None) -> boto3.Session:
+    """The boto3 session for ``settings.profile`` (or the default credential chain)."""
+    try:
+        return _session(settings.profile if settings else None)
+    except botocore.exceptions.ProfileNotFound as exc:
+        raise AwsError(f"AWS profile {settings.profile!r} is not configured ({exc}).",  # type: ignore[union-attr]
+                       "run `aws configure --profile NAME`, or set profile: null to use the default chain.") from exc
+
+
+def client(service: str, region: str, settings: Settings | None = None, **kwargs: Any) -> Any:
+    """A boto3 client with standard retries; endpoints come from the environment as usual."""
+    return session(settings).client(service, region_name=region, config=RETRY_CONFIG, **kwargs)
+
+
+def caller_identity(settings: Settings | None = None, region: str | None = None) -> dict[str, str]:
+    """``{"Account", "Arn", "UserId"}`` of the caller, from STS.
+
+    Raises
+    ------
+    AwsError
+        When no credentials are found or they are rejected, with what to do.
+    """
+    region = region or (settings.home_region if settings else "us-east-1")
+    try:
+        ident = client("sts", region, settings).get_caller_identity()
+    except botocore.exceptions.NoCredentialsError as exc:
+        raise AwsError("No AWS credentials found.",
+                       "set AWS_PROFILE (or profile: in the params file), or run `eval \"$(gdnb sandbox env)\"` "
+                       "to use the offline sandbox.") from exc
+    except botocore.exceptions.EndpointConnectionError as exc:
+        raise AwsError(f"Cannot reach the AWS endpoint ({exc}).",
+                       "check your network, or start the sandbox with `gdnb sandbox up` if AWS_ENDPOINT_URL "
+                       "points at it.") from exc
+    except botocore.exceptions.ClientError as exc:
+        raise translate_client_error(exc, "sts:GetCallerIdentity") from exc
+    return {"Account": ident["Account"], "Arn": ident["Arn"], "UserId": ident["UserId"]}
+
+
+def account_id(settings: Settings) -> str:
+    """The account id from the settings, or the caller's account."""
+    return settings.account_id or caller_identity(settings)["Account"]

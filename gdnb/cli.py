@@ -1,0 +1,120 @@
+"""The ``gdnb`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from gdnb.errors import GdnbError
+
+
+def _sandbox_commands(sub: argparse._SubParsersAction) -> None:
+    sandbox = sub.add_parser("sandbox", help="the offline AWS-compatible endpoint")
+    ssub = sandbox.add_subparsers(dest="action", required=True)
+
+    up = ssub.add_parser("up", help="start the sandbox in the background and print its environment")
+    up.add_argument("--port", type=int, default=4566, help="port on 127.0.0.1 (default 4566; 0 picks a free one)")
+    up.add_argument("--data-dir", type=Path, default=None, help="where it keeps its files (default ~/.gdnb/sandbox)")
+    up.set_defaults(func=_sandbox_up)
+
+    for name, func, text in (("down", _sandbox_down, "stop the sandbox"),
+                             ("status", _sandbox_status, "say whether the sandbox runs, and where"),
+                             ("env", _sandbox_env, "print the environment to export: eval \"$(gdnb sandbox env)\"")):
+        p = ssub.add_parser(name, help=text)
+        p.add_argument("--data-dir", type=Path, default=None)
+        p.set_defaults(func=func)
+
+    seed = ssub.add_parser("seed", help="export a deterministic history of findings with planted incidents")
+    seed.add_argument("--days", type=int, default=30, help="days of history ending yesterday (UTC)")
+    seed.add_argument("--regions", default=None,
+                      help="comma-separated regions; each needs a detector with a publishing destination "
+                           "(default: every region that has one)")
+    seed.add_argument("--findings-per-day", type=int, default=100, help="new findings per day and region")
+    seed.add_argument("--seed", type=int, default=7, help="random seed (same seed, same history)")
+    seed.add_argument("--accounts", default=None, help="comma-separated member account ids for some findings")
+    seed.add_argument("--end", default=None, help="last day of history, YYYY-MM-DD (default yesterday, UTC)")
+    seed.add_argument("--data-dir", type=Path, default=None)
+    seed.set_defaults(func=_sandbox_seed)
+
+
+def _running(data_dir: Path | None):
+    from gdnb.sandbox import control
+
+    state = control.read_state(data_dir)
+    if state is None or control.health(state) is None:
+        raise GdnbError(f"No sandbox is running with data in {data_dir or control.default_data_dir()}.",
+                        "start one with `gdnb sandbox up`.")
+    return state
+
+
+def _sandbox_up(args: argparse.Namespace) -> int:
+    from gdnb.sandbox import control
+
+    state = control.start(port=args.port, data_dir=args.data_dir)
+    print(control.shell_exports(state.env()))
+    print(f"# sandbox running: pid {state.pid}, {state.endpoint}, data in {state.data_dir}", file=sys.stderr)
+    print('# use it in this shell with: eval "$(gdnb sandbox env)"', file=sys.stderr)
+    return 0
+
+
+def _sandbox_down(args: argparse.Namespace) -> int:
+    from gdnb.sandbox import control
+
+    stopped = control.stop(args.data_dir)
+    print("sandbox stopped" if stopped else "no sandbox was running")
+    return 0
+
+
+def _sandbox_status(args: argparse.Namespace) -> int:
+    from gdnb.sandbox import control
+
+    state = control.read_state(args.data_dir)
+    answer = control.health(state) if state else None
+    if not answer:
+        print("sandbox: not running")
+        return 1
+    print(f"sandbox: running, pid {state.pid}, {state.endpoint}, data in {state.data_dir}")
+    return 0
+
+
+def _sandbox_env(args: argparse.Namespace) -> int:
+    from gdnb.sandbox import control
+
+    print(control.shell_exports(_running(args.data_dir).env()))
+    return 0
+
+
+def _sandbox_seed(args: argparse.Namespace) -> int:
+    from gdnb.sandbox import control
+
+    state = _running(args.data_dir)
+    body = {"days": args.days, "findings_per_day": args.findings_per_day, "seed": args.seed,
+            "regions": args.regions.split(",") if args.regions else None,
+            "accounts": args.accounts.split(",") if args.accounts else None, "end": args.end}
+    result = control.control_call(state, "/_gdnb/seed", body)
+    print(json.dumps({k: v for k, v in result.items() if k != "manifest"}, indent=2))
+    print(f"manifest: {result.get('manifest_path')}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gdnb", description="GuardDuty findings in S3, queried with Athena.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _sandbox_commands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except GdnbError as exc:
+        print(f"gdnb: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

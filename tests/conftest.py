@@ -1,0 +1,42 @@
+"""Shared fixtures: one sandbox per test session, reached only through its endpoint."""
+
+from __future__ import annotations
+
+import os
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gdnb.sandbox import control
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[control.SandboxState]:
+    """A sandbox on a free port, with its environment exported to this process (and its children)."""
+    data_dir = tmp_path_factory.mktemp("sandbox")
+    state = control.start(port=0, data_dir=data_dir)
+    saved = {k: os.environ.get(k) for k in [*state.env(), "AWS_PROFILE", "AWS_SESSION_TOKEN"]}
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+    os.environ.update(state.env())
+    try:
+        yield state
+    finally:
+        control.stop(data_dir)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.fixture()
+def clean_sandbox(sandbox: control.SandboxState) -> control.SandboxState:
+    """The session sandbox, reset to empty before the test."""
+    req = urllib.request.Request(f"{sandbox.endpoint}/moto-api/reset", data=b"", method="POST")
+    urllib.request.urlopen(req, timeout=10).read()
+    return sandbox
