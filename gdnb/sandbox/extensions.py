@@ -1,11 +1,29 @@
-"""The list of installers that add gdnb's extensions and control routes to the gateway."""
+"""The modules whose ``install(gateway)`` adds gdnb's extensions and control routes to the gateway."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from gdnb.sandbox.server import Gateway
 
-INSTALLERS: list[Callable[[Gateway], None]] = []
+INSTALLER_MODULES: tuple[str, ...] = (
+    "gdnb.sandbox.s3_policy",          # bucket policies evaluated with the request's context
+    "gdnb.sandbox.guardduty.extension",  # publishing destinations, sample findings, the export, seeding
+    "gdnb.sandbox.athena.api",         # the Athena API over the local engine
+)
+
+
+def installers() -> list[Callable[[Gateway], None]]:
+    found = []
+    for name in INSTALLER_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue  # TODO(lead): make every module mandatory once all exist
+        found.append(module.install)
+    return found

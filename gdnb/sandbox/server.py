@@ -127,4 +127,4 @@ def _installers() -> list[Callable[[Gateway], None]]:
     # failure in one names itself at start-up.
     from gdnb.sandbox import extensions
 
-    return extensions.INSTALLERS
+    return extensions.installers()
