@@ -158,14 +158,28 @@ def stop(data_dir: Path | None = None, timeout: float = 10.0) -> bool:
         return False
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(state.pid, 0)
-        except ProcessLookupError:
+        if not _alive(state.pid):
             break
         time.sleep(0.05)
     else:
         os.kill(state.pid, signal.SIGKILL)
+        _alive(state.pid)
     (data_dir / STATE_FILE).unlink(missing_ok=True)
+    return True
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs; reaps it when it is our own child (else it lingers as a zombie)."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
+    except ChildProcessError:
+        pass  # not our child: the sandbox was started by another process
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
     return True
 
 
