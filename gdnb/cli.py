@@ -94,7 +94,9 @@ def _sandbox_seed(args: argparse.Namespace) -> int:
             "regions": args.regions.split(",") if args.regions else None,
             "accounts": args.accounts.split(",") if args.accounts else None, "end": args.end}
     result = control.control_call(state, "/_gdnb/seed", body)
-    print(json.dumps({k: v for k, v in result.items() if k != "manifest"}, indent=2))
+    summary = {k: result.get(k) for k in ("regions", "start", "end", "findings", "rows", "objects_written",
+                                          "seconds", "rows_per_second", "incidents")}
+    print(json.dumps(summary, indent=2))
     print(f"manifest: {result.get('manifest_path')}")
     return 0
 
