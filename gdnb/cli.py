@@ -39,6 +39,16 @@ def _sandbox_commands(sub: argparse._SubParsersAction) -> None:
     seed.set_defaults(func=_sandbox_seed)
 
 
+def _partitions_commands(sub: argparse._SubParsersAction) -> None:
+    from gdnb.partitions import add_sync_arguments, run_sync_command
+
+    parts = sub.add_parser("partitions", help="manual partitions of gd_findings")
+    psub = parts.add_subparsers(dest="action", required=True)
+    sync = psub.add_parser("sync", help="register the export's missing partitions (batched ALTER TABLE ADD PARTITION)")
+    add_sync_arguments(sync)
+    sync.set_defaults(func=run_sync_command)
+
+
 def _running(data_dir: Path | None):
     from gdnb.sandbox import control
 
@@ -105,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gdnb", description="GuardDuty findings in S3, queried with Athena.")
     sub = parser.add_subparsers(dest="command", required=True)
     _sandbox_commands(sub)
+    _partitions_commands(sub)
     return parser
 
 
