@@ -49,6 +49,12 @@ def _partitions_commands(sub: argparse._SubParsersAction) -> None:
     sync.set_defaults(func=run_sync_command)
 
 
+def _local_command(sub: argparse._SubParsersAction) -> None:
+    local = sub.add_parser("local", add_help=False,
+                           help="run Athena SQL on a local copy of an export bucket (no AWS): gdnb local --help")
+    local.add_argument("rest", nargs=argparse.REMAINDER)
+
+
 def _running(data_dir: Path | None):
     from gdnb.sandbox import control
 
@@ -116,10 +122,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _sandbox_commands(sub)
     _partitions_commands(sub)
+    _local_command(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["local"]:  # its own parser, so `gdnb local --help` shows the local options
+        from gdnb.sandbox.athena.local import main as local_main
+
+        return local_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

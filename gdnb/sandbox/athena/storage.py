@@ -132,8 +132,12 @@ class LocalDirStore:
         base = self.root / bucket
         if not base.is_dir():
             return
+        # Walk only below the prefix's folder: a listing should cost what it reads.
+        start = base / prefix.rsplit("/", 1)[0] if "/" in prefix else base
+        if not start.is_dir():
+            return
         found: list[tuple[str, os.stat_result]] = []
-        for dirpath, _dirs, files in os.walk(base):
+        for dirpath, _dirs, files in os.walk(start):
             for f in files:
                 full = Path(dirpath) / f
                 key = full.relative_to(base).as_posix()
