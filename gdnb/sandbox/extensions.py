@@ -10,20 +10,11 @@ if TYPE_CHECKING:
     from gdnb.sandbox.server import Gateway
 
 INSTALLER_MODULES: tuple[str, ...] = (
-    "gdnb.sandbox.s3_policy",          # bucket policies evaluated with the request's context
+    "gdnb.sandbox.s3_policy",            # bucket policies evaluated with the request's context
     "gdnb.sandbox.guardduty.extension",  # publishing destinations, sample findings, the export, seeding
-    "gdnb.sandbox.athena.api",         # the Athena API over the local engine
+    "gdnb.sandbox.athena.api",           # the Athena API over the local engine
 )
 
 
 def installers() -> list[Callable[[Gateway], None]]:
-    found = []
-    for name in INSTALLER_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if not exc.name or not name.startswith(exc.name):
-                raise
-            continue  # TODO(lead): make every module mandatory once all exist
-        found.append(module.install)
-    return found
+    return [importlib.import_module(name).install for name in INSTALLER_MODULES]
