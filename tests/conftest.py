@@ -40,3 +40,13 @@ def clean_sandbox(sandbox: control.SandboxState) -> control.SandboxState:
     req = urllib.request.Request(f"{sandbox.endpoint}/moto-api/reset", data=b"", method="POST")
     urllib.request.urlopen(req, timeout=10).read()
     return sandbox
+
+
+@pytest.fixture()
+def in_process_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For tests under ``moto.mock_aws``: no endpoint override, so boto3 calls stay in-process."""
+    for key in list(os.environ):
+        if key.startswith("AWS_ENDPOINT_URL"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

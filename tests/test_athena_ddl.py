@@ -576,7 +576,7 @@ def test_execution_parameters_are_bound_like_athena(tmp_path):
 
 
 @mock_aws
-def test_glue_api_sees_ddl_made_tables_and_partitions():
+def test_glue_api_sees_ddl_made_tables_and_partitions(in_process_aws):
     boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="findings")
     engine = Engine(GlueCatalog("123456789012", "us-east-1"), MotoS3Store("123456789012"), "us-east-1",
                     executor=RecordingExecutor())
@@ -595,7 +595,7 @@ def test_glue_api_sees_ddl_made_tables_and_partitions():
 
 
 @mock_aws
-def test_ddl_sees_glue_made_tables_and_partitions():
+def test_ddl_sees_glue_made_tables_and_partitions(in_process_aws):
     glue = boto3.client("glue", region_name="us-east-1")
     glue.create_database(DatabaseInput={"Name": "gd"})
     glue.create_table(DatabaseName="gd", TableInput={
