@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint lab bench clean
+.PHONY: install chromium demo test lint lab bench clean
 
 install: $(STAMP)
 
@@ -21,12 +21,19 @@ $(STAMP): pyproject.toml
 demo: install
 	$(BIN)/python -m gdnb.demo
 
-test: install
+# Debian's chromium, for the test that opens the HTML report in a headless browser.
+chromium:
+	bash scripts/install_chromium.sh
+
+test: install chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 lint: install
 	$(BIN)/ruff check .
+
+lab: install
+	$(BIN)/python -m gdnb.lab
 
 bench: install
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done

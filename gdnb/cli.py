@@ -49,6 +49,14 @@ def _partitions_commands(sub: argparse._SubParsersAction) -> None:
     sync.set_defaults(func=run_sync_command)
 
 
+def _report_command(sub: argparse._SubParsersAction) -> None:
+    from gdnb.report.runner import add_arguments, run_from_args
+
+    report = sub.add_parser("report", help="run the findings report (notebook 05) and write it as a notebook and HTML")
+    add_arguments(report)
+    report.set_defaults(func=run_from_args)
+
+
 def _local_command(sub: argparse._SubParsersAction) -> None:
     local = sub.add_parser("local", add_help=False,
                            help="run Athena SQL on a local copy of an export bucket (no AWS): gdnb local --help")
@@ -122,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _sandbox_commands(sub)
     _partitions_commands(sub)
+    _report_command(sub)
     _local_command(sub)
     return parser
 

@@ -24,6 +24,8 @@ from gdnb.record import read_records
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_NOTEBOOKS: tuple[str, ...] = ("00_kms_key", "01_bucket_and_export")
+ATHENA_NOTEBOOKS: tuple[str, ...] = ("02_create_tables", "03_manual_partitions", "04_exfiltration_queries")
+REPORT_PARAMS = ROOT / "params" / "report.sandbox.yaml"
 DEFAULT_PORT = 4566
 
 
@@ -75,6 +77,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\nExported to s3://{settings.bucket}/ ({len(objects)} objects):")
         if len(objects):
             print(objects[["region", "day", "key", "size"]].to_string(index=False))
+
+        from gdnb.lab import seed_history
+        from gdnb.report.runner import run_report, summary_line
+
+        started = time.monotonic()
+        seeded = seed_history(state, settings)
+        print(f"\nseeded {seeded['findings']} findings ({seeded['rows']} rows, {seeded['start']} .. {seeded['end']}, "
+              f"{', '.join(seeded['regions'])}) in {time.monotonic() - started:.1f} s; ground truth in "
+              f"{seeded['manifest_path']}")
+        # The window ends on the last seeded day, so 04's comparison with the manifest leaves out
+        # today's sample findings.
+        window = {"end": seeded["end"], "lookback_days": 7}
+        for name in ATHENA_NOTEBOOKS:
+            started = time.monotonic()
+            extra = {"manifest_path": seeded["manifest_path"]} if name == "04_exfiltration_queries" else {}
+            path = run_notebook(name, args.params, {**window, **extra}, output_dir=args.output_dir)
+            records = read_records(path)
+            print(f"\n{name}: in {time.monotonic() - started:.1f} s -> {path}")
+            print("\n".join(_scalars(records)))
+        report = run_report(REPORT_PARAMS, window, output_dir=args.output_dir)
+        print(f"\n05_findings_report: {summary_line(report.records())} in {report.seconds:.1f} s")
+        if not report.ok:
+            print(f"demo failed: the report notebook failed: {report.error} (see {report.html})", file=sys.stderr)
+            return 1
+        print(f"report: {report.html}")
     except GdnbError as exc:
         print(f"demo failed: {exc}", file=sys.stderr)
         return 2
