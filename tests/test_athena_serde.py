@@ -356,3 +356,25 @@ def test_a_changed_serde_property_is_a_different_table(env):
     mapped = glue_table([("ts", "string")], "s3://b/t/", serde_params={"mapping.ts": "timestamp"})
     assert Runner(executor, {("default", "t"): scan_of(store, "b", "t/", plain)}).value("SELECT ts FROM t") == "y"
     assert Runner(executor, {("default", "t"): scan_of(store, "b", "t/", mapped)}).value("SELECT ts FROM t") == "x"
+
+
+@pytest.mark.parametrize("same_definition", [True, False])
+def test_rows_over_the_budget_are_dropped_and_reloaded_when_needed(env, same_definition):
+    root, store, executor = env
+    executor._cache.max_rows = 2
+    for name in ("a", "b"):
+        put_object(root, "b", f"{name}/x.json.gz", [f'{{"accountid":"{name}{i}"}}' for i in range(3)])
+    columns = {"a": STRINGS, "b": STRINGS if same_definition else [*STRINGS, ("extra", "string")]}
+    scans = {
+        name: scan_of(store, "b", f"{name}/", glue_table(columns[name], f"s3://b/{name}/"), name=name)
+        for name in ("a", "b")
+    }
+
+    def count(name):
+        return Runner(executor, {("default", name): scans[name]}).value(f"SELECT count(*) FROM {name}")
+
+    assert count("a") == "3"
+    assert count("b") == "3"  # over budget: a's rows go
+    store.reads.clear()
+    assert count("a") == "3"  # read again
+    assert store.reads == ["a/x.json.gz"]

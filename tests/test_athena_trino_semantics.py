@@ -104,6 +104,11 @@ PITFALLS = [
     ("SELECT count(*)/2 FROM events", "1"),
     ("SELECT n/2 FROM events WHERE id = '1'", "3"),
     ("SELECT 7/0", Err("DIVISION_BY_ZERO")),
+    # decimal division is exact, rounded to the larger scale (DuckDB would give a double)
+    ("SELECT 1.0 / 3", "0.3"),
+    ("SELECT count(*) * 100.0 / 2 FROM events", "150.0"),
+    ("SELECT 1.0 / 0", Err("DIVISION_BY_ZERO")),
+    ("SELECT 1e0 / 4", "0.25"),
     # date_diff counts whole units
     (f"SELECT date_diff('hour', {TS}('2026-12-01T10:59:00Z'), {TS}('2026-12-01T11:01:00Z'))", "0"),
     (f"SELECT date_diff('day', {TS}('2026-12-01T10:00:00Z'), {TS}('2026-12-02T09:59:00Z'))", "0"),
@@ -127,6 +132,12 @@ PITFALLS = [
     ("SELECT CAST('8.5' AS integer)", Err("INVALID_CAST_ARGUMENT")),
     ("SELECT CAST('8' AS bigint)", "8"),
     ("SELECT try_cast('x' AS bigint)", None),
+    # try() turns Trino's errors into NULL
+    ("SELECT try(CAST('8.0' AS integer))", None),
+    ("SELECT try(ARRAY[1][5])", None),
+    ("SELECT try(MAP(ARRAY['a'], ARRAY[1])['b'])", None),
+    ("SELECT try(1.0 / 0)", None),
+    ("SELECT coalesce(try(CAST('x' AS bigint)), -1)", "-1"),
     # double -> integer rounds half up (away from zero)
     ("SELECT CAST(8.5e0 AS integer)", "9"),
     ("SELECT CAST(-8.5e0 AS integer)", "-9"),
@@ -210,6 +221,7 @@ FUNCTIONS = [
     (f"SELECT {TS}('2026-12-01T10:00:00.123Z')", "2026-12-01 10:00:00.123 UTC"),
     (f"SELECT {TS}('2026-12-01T10:00:00+02:00')", Err("NOT_SUPPORTED")),
     ("SELECT from_iso8601_date('2026-12-01')", "2026-12-01"),
+    (f"SELECT {TS}('2026-12-01')", "2026-12-01 00:00:00.000 UTC"),
     ("SELECT date_parse('2026-12-01 10:00:00', '%Y-%m-%d %H:%i:%s')", "2026-12-01 10:00:00.000"),
     ("SELECT date_parse('2026-12-01T10:00:00.123Z', '%Y-%m-%dT%H:%i:%s.%fZ')", "2026-12-01 10:00:00.123"),
     (f"SELECT date_format({TS}('2026-12-01T10:05:00Z'), '%Y-%m-%d %H:%i')", "2026-12-01 10:05"),
@@ -242,6 +254,7 @@ FUNCTIONS = [
     ("SELECT concat('a', 'b', 'c')", "abc"),
     ("SELECT 'a' || 'b'", "ab"),
     ("SELECT split('a,b,c', ',')", "[a, b, c]"),
+    ("SELECT split('a,,b', ',')", "[a, , b]"),
     ("SELECT element_at(split('Trojan:EC2/DNSDataExfiltration', '/'), -1)", "DNSDataExfiltration"),
     ("SELECT split_part('a:b:c', ':', 2)", "b"),
     ("SELECT trim('  x  '), lpad('7', 3, '0'), reverse('abc'), replace('a-b-c', '-')", [("x", "007", "cba", "abc")]),
@@ -301,6 +314,11 @@ FUNCTIONS = [
     # rendering
     ("SELECT 8.0e0, 1e10, 0.0001e0, 123456.789e0, 1e7", [("8.0", "1.0E10", "1.0E-4", "123456.789", "1.0E7")]),
     ("SELECT d FROM events ORDER BY id", [("2.5",), ("-8.5",), (None,)]),
+    (
+        "SELECT CAST(8.0e0 AS varchar), CAST(1e10 AS varchar), CAST(1e-4 AS varchar), CAST(-123456789.5e0 AS varchar), "
+        "CAST(1e23 AS varchar), CAST(d AS varchar) FROM events WHERE id = '2'",
+        [("8.0", "1.0E10", "1.0E-4", "-1.234567895E8", "1.0E23", "-8.5")],
+    ),
     ("SELECT true, false, CAST(NULL AS boolean)", [("true", "false", None)]),
     ("SELECT ARRAY['a', 'b'], ARRAY[1, NULL]", [("[a, b]", "[1, null]")]),
     ("SELECT MAP(ARRAY['k'], ARRAY['v'])", "{k=v}"),
@@ -311,6 +329,8 @@ FUNCTIONS = [
     ("SELECT count(*) FROM events WHERE n = 'x'", Err("SYNTAX_ERROR", "Cannot apply operator: integer = varchar(1)")),
     ("SELECT s + 1 FROM events", Err("SYNTAX_ERROR", "Cannot apply operator: varchar + integer")),
     ("SELECT foo(1)", Err("SYNTAX_ERROR", "Function 'foo' not registered")),
+    ("SELECT 'a' || 1", Err("SYNTAX_ERROR", "Unexpected parameters (varchar(1), integer) for function concat")),
+    ("SELECT 'a' || CAST(1 AS varchar)", "a1"),
     ("SELECT ip_prefix(ip, 24) FROM events", Err("NOT_SUPPORTED")),
 ]
 
@@ -405,3 +425,43 @@ def test_non_select_statement_is_not_supported_here(runner):
             sqlglot.parse_one("DROP TABLE events", read="athena"), runner.tables, default_database="default"
         )
     assert info.value.kind == "NOT_SUPPORTED"
+
+
+def test_nested_text_passes_through_ctes_raw_and_is_lower_cased_where_it_is_output(runner):
+    sql = (
+        "WITH v AS (SELECT *, row_number() OVER (PARTITION BY grp ORDER BY id) AS rk FROM events) "
+        "SELECT id, json_extract_scalar(j, '$.action.actiontype') AS a, j FROM v WHERE rk = 1 ORDER BY id"
+    )
+    assert runner.rows(sql) == [
+        ("1", "DNS_REQUEST", '{"action":{"actiontype":"DNS_REQUEST","count":3},"list":[1,2,3],"name":"x"}'),
+        ("3", "PORT_PROBE", '{"action":{"actiontype":"PORT_PROBE"}}'),
+    ]
+    grouped = "SELECT count(*) FROM (SELECT DISTINCT j FROM events) WHERE j LIKE '%actiontype%'"
+    assert runner.rows(grouped) == [("2",)]
+
+
+def test_a_cte_that_only_passes_nested_text_on_does_not_lower_case_every_row():
+    import datetime as dt
+
+    import sqlglot
+
+    from gdnb.sandbox.athena.sql.translate import SourceTable, translate
+    from gdnb.sandbox.athena.sql.types import SqlType
+
+    varchar = SqlType("varchar")
+    source = SourceTable(
+        columns=[("id", varchar), ("resource", varchar)],
+        relation="(SELECT 1)",
+        raw_columns={"resource"},
+        spellings=lambda column, keys: {k: (k.replace("id", "Id"),) for k in keys},
+    )
+    sql = (
+        "WITH v AS (SELECT *, row_number() OVER (PARTITION BY id) AS rk FROM t) "
+        "SELECT json_extract_scalar(resource, '$.instanceid') AS iid, resource FROM v WHERE rk = 1"
+    )
+    out = translate(
+        sqlglot.parse_one(sql, read="athena"), {("default", "t"): source}, "default", dt.datetime.now(dt.UTC)
+    )
+    cte, outer = out.sql.split(") SELECT ", 1)
+    assert "GDNB_LOWER_KEYS" not in cte
+    assert '$."instanceId"' in outer and outer.count("GDNB_LOWER_KEYS") == 1

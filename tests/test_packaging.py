@@ -10,7 +10,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 # conda-forge spells a few packages differently from PyPI.
-CONDA_TO_PYPI = {"python-duckdb": "duckdb"}
+CONDA_TO_PYPI = {"python-duckdb": "duckdb", "python-isal": "isal"}
 MOVING_APIS = {"duckdb", "sqlglot", "moto", "pyathena", "pandas", "papermill"}
 
 

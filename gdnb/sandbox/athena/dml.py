@@ -19,6 +19,7 @@ import shutil
 import tempfile
 import threading
 import uuid
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -37,15 +38,43 @@ from gdnb.sandbox.athena.storage import ObjectStore
 log = logging.getLogger(__name__)
 
 
-def _staging_dir(cache_dir: Path | None) -> tuple[Path, bool]:
-    """Where decompressed objects wait for DuckDB: RAM-backed /dev/shm when there is one."""
-    shm = Path("/dev/shm")
+def _sweep_stale_staging(shm: Path) -> None:
+    """Remove staging directories left by processes that no longer run (they hold RAM in /dev/shm)."""
+    for path in shm.glob("gdnb-athena-*"):
+        parts = path.name.split("-")
+        if len(parts) < 4 or not parts[2].isdigit():
+            continue
+        pid = int(parts[2])
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except PermissionError:
+            continue
+
+
+def _remove_dirs(paths: list[Path]) -> None:
+    for path in paths:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _work_dirs(cache_dir: Path | None) -> tuple[Path, Path, bool]:
+    """Staging (decompressed objects waiting for DuckDB: RAM-backed /dev/shm when there is one) and spill dirs.
+
+    Returns the two directories and whether the spill directory is ours to remove.
+    """
     name = f"gdnb-athena-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    shm = Path("/dev/shm")
+    base = Path(cache_dir) if cache_dir is not None else Path(tempfile.gettempdir())
     if shm.is_dir() and os.access(shm, os.W_OK):
-        return shm / name, True
-    if cache_dir is not None:
-        return Path(cache_dir) / "staging" / name, True
-    return Path(tempfile.mkdtemp(prefix="gdnb-athena-")), True
+        _sweep_stale_staging(shm)
+        staging = shm / name
+    else:
+        staging = base / f"{name}-staging"
+    spill = base / "duckdb_spill" if cache_dir is not None else base / f"{name}-spill"
+    return staging, spill, cache_dir is None
 
 
 class DmlExecutor:
@@ -56,25 +85,27 @@ class DmlExecutor:
     store
         Where the tables' objects are read (``store.read(bucket, key)``).
     cache_dir
-        Where DuckDB may spill; the loaded tables themselves are cached in memory, per table
-        definition and per object (bucket, key, etag, size).
+        Where DuckDB spills what does not fit in memory. Loaded tables are cached (per table
+        definition and per object: bucket, key, etag, size) in the executor's DuckDB database.
     """
 
     def __init__(self, store: ObjectStore, cache_dir: Path | None = None) -> None:
         self.store = store
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
-        staging, self._own_staging = _staging_dir(self.cache_dir)
-        self._staging = staging
-        self._db = open_database(self.cache_dir)
-        self._cache = TableCache(self._db, store, staging)
+        self._staging, self._spill, self._own_spill = _work_dirs(self.cache_dir)
+        self._db = open_database(self._spill)
+        self._cache = TableCache(self._db, store, self._staging)
+        # An executor that is never closed still leaves no staged text behind when the process exits.
+        self._finalizer = weakref.finalize(
+            self, _remove_dirs, [self._staging, *([self._spill] if self._own_spill else [])]
+        )
 
     def close(self) -> None:
         """Release the DuckDB database and the staging directory."""
         self._cache.close()
         with contextlib.suppress(duckdb.Error):
             self._db.close()
-        if self._own_staging:
-            shutil.rmtree(self._staging, ignore_errors=True)
+        self._finalizer()
 
     def __enter__(self) -> DmlExecutor:
         return self
@@ -121,10 +152,8 @@ class DmlExecutor:
         now = now or dt.datetime.now(dt.UTC)
         cur = self._db.cursor()
         done = threading.Event()
-        watcher = None
         if cancel is not None:
-            watcher = threading.Thread(target=self._watch, args=(cancel, done, cur), name="gdnb-cancel", daemon=True)
-            watcher.start()
+            threading.Thread(target=self._watch, args=(cancel, done, cur), name="gdnb-cancel", daemon=True).start()
         try:
             with contextlib.ExitStack() as stack:
                 sources: dict[tuple[str, str], SourceTable] = {}
@@ -158,9 +187,9 @@ class DmlExecutor:
                 raise QueryCancelled() from None
             raise athena_error(e) from None
         finally:
+            # The watcher sees `done` within one poll and exits; joining it would add that poll to
+            # every query, and a late interrupt of the closed cursor is harmless.
             done.set()
-            if watcher is not None:
-                watcher.join(timeout=1)
             with contextlib.suppress(duckdb.Error):
                 cur.close()
 

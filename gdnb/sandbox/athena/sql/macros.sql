@@ -86,7 +86,7 @@ CREATE OR REPLACE MACRO gdnb_to_iso8601_ts(t) AS strftime(t, '%Y-%m-%dT%H:%M:%S.
 -- Instants parsed from text are kept to the millisecond, as Trino's timestamp(3) with time zone.
 CREATE OR REPLACE MACRO gdnb_from_iso8601_timestamp(s) AS
   CASE WHEN s IS NULL THEN NULL
-       WHEN regexp_matches(s, '[+-]\d\d(:?\d\d)?$') AND NOT regexp_matches(s, '[+-]00(:?00)?$')
+       WHEN regexp_matches(s, 'T[^+-]*[+-]\d\d(:?\d\d)?$') AND NOT regexp_matches(s, '[+-]00(:?00)?$')
          THEN error('GDNB:NOT_SUPPORTED:from_iso8601_timestamp with a UTC offset other than Z is not emulated '
                     || '(the local Athena keeps instants in UTC): ' || s)
        WHEN NOT regexp_full_match(s, '\d{4}-\d\d(-\d\d(T\d\d(:\d\d(:\d\d([.,]\d+)?)?)?)?)?(Z|[+-]\d\d(:?\d\d)?)?')
@@ -129,3 +129,44 @@ CREATE OR REPLACE MACRO gdnb_typeof(t) AS
          WHEN 'MAP(VARCHAR, VARCHAR)' THEN 'map(varchar, varchar)' WHEN 'MAP(VARCHAR, JSON)' THEN 'map(varchar, json)'
          ELSE CASE WHEN regexp_full_match(t, 'DECIMAL\(\d+,\d+\)') THEN lower(t)
                    ELSE error('GDNB:NOT_SUPPORTED:typeof() of a ' || t || ' value is not emulated') END END;
+
+-- CAST(double AS varchar) as Java prints doubles: 8.0, 123.456, 1.0E7, 1.0E-4 (DuckDB: 10000000.0, 0.0001).
+CREATE OR REPLACE MACRO gdnb_sci_digits(s) AS
+  CASE WHEN contains(s, 'e') THEN
+         CASE WHEN contains(split_part(s, 'e', 1), '.') THEN split_part(s, 'e', 1) ELSE split_part(s, 'e', 1) || '.0' END
+         || 'E' || CAST(CAST(split_part(s, 'e', 2) AS INTEGER) AS VARCHAR)
+       WHEN split_part(s, '.', 1) <> '0' THEN
+         left(rtrim(split_part(s, '.', 1) || split_part(s, '.', 2), '0'), 1) || '.'
+         || coalesce(nullif(substr(rtrim(split_part(s, '.', 1) || split_part(s, '.', 2), '0'), 2), ''), '0')
+         || 'E' || CAST(length(split_part(s, '.', 1)) - 1 AS VARCHAR)
+       ELSE
+         left(rtrim(ltrim(split_part(s, '.', 2), '0'), '0'), 1) || '.'
+         || coalesce(nullif(substr(rtrim(ltrim(split_part(s, '.', 2), '0'), '0'), 2), ''), '0')
+         || 'E-' || CAST(length(split_part(s, '.', 2)) - length(ltrim(split_part(s, '.', 2), '0')) + 1 AS VARCHAR)
+  END;
+CREATE OR REPLACE MACRO gdnb_double_to_varchar(x) AS
+  CASE WHEN x IS NULL THEN NULL
+       WHEN isnan(x) THEN 'NaN'
+       WHEN isinf(x) THEN CASE WHEN x > 0 THEN 'Infinity' ELSE '-Infinity' END
+       WHEN x = 0 THEN CASE WHEN CAST(x AS VARCHAR) LIKE '-%' THEN '-0.0' ELSE '0.0' END
+       WHEN abs(x) >= 0.001 AND abs(x) < 10000000 AND NOT contains(CAST(x AS VARCHAR), 'e') THEN CAST(x AS VARCHAR)
+       ELSE CASE WHEN x < 0 THEN '-' ELSE '' END || gdnb_sci_digits(CAST(abs(x) AS VARCHAR))
+  END;
+
+-- Inside try(...) Trino turns errors into NULL, and DuckDB's try() refuses error(): lenient twins.
+CREATE OR REPLACE MACRO gdnb_cast_integer_or_null(s, type_name) AS gdnb_try_cast_integer(s);
+CREATE OR REPLACE MACRO gdnb_cast_boolean_or_null(s) AS gdnb_try_cast_boolean(s);
+CREATE OR REPLACE MACRO gdnb_array_subscript_or_null(a, i) AS CASE WHEN i >= 1 AND i <= len(a) THEN a[i] END;
+CREATE OR REPLACE MACRO gdnb_map_subscript_or_null(m, k) AS m[k];
+CREATE OR REPLACE MACRO gdnb_element_at_or_null(a, i) AS CASE WHEN i <> 0 THEN a[i] END;
+CREATE OR REPLACE MACRO gdnb_json_to_varchar_or_null(j) AS
+  CASE WHEN prefix(CAST(j AS VARCHAR), '{') OR prefix(CAST(j AS VARCHAR), '[') THEN NULL ELSE json_extract_string(j, '$') END;
+CREATE OR REPLACE MACRO gdnb_split_part_or_null(s, d, i) AS
+  CASE WHEN i > 0 AND i <= len(string_split(s, d)) THEN split_part(s, d, i) END;
+CREATE OR REPLACE MACRO gdnb_from_iso8601_date_or_null(s) AS
+  CASE WHEN regexp_full_match(s, '\d{4}-\d\d-\d\d') THEN TRY_CAST(s AS DATE) END;
+CREATE OR REPLACE MACRO gdnb_from_iso8601_timestamp_or_null(s) AS
+  CASE WHEN regexp_full_match(s, '\d{4}-\d\d(-\d\d(T\d\d(:\d\d(:\d\d([.,]\d+)?)?)?)?)?(Z|[+-]00(:?00)?)?')
+       THEN date_trunc('millisecond', TRY_CAST(replace(s, ',', '.') AS TIMESTAMPTZ)) END;
+CREATE OR REPLACE MACRO gdnb_is_json_scalar_or_null(j) AS
+  CASE WHEN gdnb_json_type(j) IS NOT NULL THEN gdnb_json_type(j) NOT IN ('OBJECT', 'ARRAY') END;

@@ -97,18 +97,23 @@ def render_value(value: Any, duck_type: Any = None, nested: bool = False) -> str
         return str(value)
     if isinstance(value, list | tuple):
         child = duck_type.child if tid in ("list", "array") else None
-        return "[" + ", ".join(render_value(v, child, nested=True) or "null" for v in value) + "]"
+        return "[" + ", ".join(_nested(v, child) for v in value) + "]"
     if isinstance(value, dict):
         if tid == "map":
             kt, vt = duck_type.key, duck_type.value
-            items = [(render_value(k, kt, True), render_value(v, vt, True)) for k, v in value.items()]
+            items = [(_nested(k, kt), _nested(v, vt)) for k, v in value.items()]
         elif tid == "struct":
             types = dict(duck_type.children)
-            items = [(str(k), render_value(v, types.get(k), True)) for k, v in value.items()]
+            items = [(str(k), _nested(v, types.get(k))) for k, v in value.items()]
         else:
-            items = [(str(k), render_value(v, None, True)) for k, v in value.items()]
+            items = [(str(k), _nested(v, None)) for k, v in value.items()]
         return "{" + ", ".join(f"{k}={v}" for k, v in items) + "}"
     return str(value)
+
+
+def _nested(value: Any, duck_type: Any) -> str:
+    text = render_value(value, duck_type, nested=True)
+    return "null" if text is None else text
 
 
 def render_rows(rows: list[tuple], types: list[Any]) -> list[tuple[str | None, ...]]:

@@ -14,15 +14,15 @@ def macros_sql() -> str:
     return resources.files("gdnb.sandbox.athena.sql").joinpath("macros.sql").read_text(encoding="utf-8")
 
 
-def open_database(cache_dir: Path | None = None, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+def open_database(spill_dir: Path | None = None, memory_limit: str = "1500MB") -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB database set up as an Athena session.
 
     Parameters
     ----------
-    cache_dir
-        Where DuckDB may spill when a query needs more than ``memory_limit``.
+    spill_dir
+        Where DuckDB writes what does not fit in ``memory_limit`` (loaded tables included).
     memory_limit
-        DuckDB's buffer limit; the loaded tables live in it too.
+        DuckDB's buffer limit.
 
     Returns
     -------
@@ -31,20 +31,16 @@ def open_database(cache_dir: Path | None = None, memory_limit: str | None = None
     """
     config = {
         "threads": max(1, os.cpu_count() or 1),
-        "memory_limit": memory_limit or os.environ.get("GDNB_DUCKDB_MEMORY", "1500MB"),
+        "memory_limit": memory_limit,
         "preserve_insertion_order": True,
     }
-    if cache_dir is not None:
-        spill = Path(cache_dir) / "duckdb_spill"
-        spill.mkdir(parents=True, exist_ok=True)
-        config["temp_directory"] = str(spill)
+    if spill_dir is not None:  # DuckDB creates it when it first spills
+        config["temp_directory"] = str(spill_dir)
     con = duckdb.connect(":memory:", config=config)
     # Athena sessions run in UTC; current_date, date_trunc and TIMESTAMPTZ depend on it (icu is built in).
     con.execute("SET TimeZone = 'UTC'")
     # An in-memory database has nothing to checkpoint, yet a checkpoint recompresses every cached table
     # (seconds, at the fourth batch of a 270k-finding load); keep the loaded tables as they are.
     con.execute("SET checkpoint_threshold = '1TB'")
-    for stmt in filter(None, os.environ.get("GDNB_DUCKDB_SETTINGS", "").split(";")):
-        con.execute(stmt)
     con.execute(macros_sql())
     return con

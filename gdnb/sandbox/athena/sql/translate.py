@@ -408,6 +408,7 @@ class Translator:
         self.default_database = default_database.lower()
         self.now = now.astimezone(dt.UTC) if now.tzinfo else now.replace(tzinfo=dt.UTC)
         self._raw: dict[int, tuple[SourceTable, str]] = {}
+        self._passthrough: set[int] = set()
         self._ids = itertools.count()
 
     # ------------------------------------------------------------------------------- entry point
@@ -451,6 +452,7 @@ class Translator:
         self._find_raw_columns(tree)
         self._prefetch_spellings(tree)
         tree = self._check_types(tree)
+        self._decimal_scales(tree)
         tree = self._apply_rewrites(tree)
         tree = self._replace_tables(tree)
         return Translation(tree.sql(dialect=AthenaDuck), names)
@@ -576,13 +578,33 @@ class Translator:
         return [p.alias_or_name.lower() for p in head.expressions] if isinstance(head, exp.Select) else []
 
     def _find_raw_columns(self, tree: exp.Expression) -> None:
-        for scope in traverse_scope(tree):
+        """Find the references to raw nested columns, through CTEs and subqueries that only pass them on.
+
+        ``WITH v AS (SELECT *, row_number() OVER (...) FROM t) SELECT json_extract_scalar(v.resource, ...)``
+        keeps ``resource`` raw inside ``v`` (no lower-casing of every row) and resolves the path outside.
+        A subquery that groups, de-duplicates, orders or is part of a set operation lowers its copy.
+        """
+        for scope in traverse_scope(tree):  # inner scopes first
             for col in scope.columns:
                 source = scope.sources.get(col.table)
                 if isinstance(source, exp.Table) and "gdnb_source" in source.meta:
                     src = self.sources[source.meta["gdnb_source"]]
                     if col.name in src.raw_columns:
                         self._raw[id(col)] = (src, col.name)
+                    continue
+                inner = getattr(source, "expression", None)
+                if not isinstance(inner, exp.Select) or not isinstance(inner.parent, exp.Subquery | exp.CTE):
+                    continue
+                if inner.args.get("distinct") or inner.args.get("group") or inner.args.get("order"):
+                    continue
+                for proj in inner.expressions:
+                    if proj.alias_or_name != col.name:
+                        continue
+                    value = proj.this if isinstance(proj, exp.Alias) else proj
+                    if isinstance(value, exp.Column) and id(value) in self._raw:
+                        self._raw[id(col)] = self._raw[id(value)]
+                        self._passthrough.add(id(value))
+                    break
 
     def _prefetch_spellings(self, tree: exp.Expression) -> None:
         """Ask for the key spellings of every raw column once, for all the paths the query reads."""
@@ -660,6 +682,16 @@ class Translator:
                     f"Cannot apply operator: {self._tname(left, lt)} {ops[type(node)]} {self._tname(right, rt)}",
                     node,
                 )
+        for node in tree.find_all(exp.DPipe, exp.Concat):
+            args = [node.this, node.expression] if isinstance(node, exp.DPipe) else list(node.expressions)
+            types = [_type(a) for a in args]
+            if (
+                all(t is not None for t in types)
+                and any(t.this in _TEXT for t in types)
+                and any(t.this in _NUMERIC | _TEMPORAL | {T.BOOLEAN} for t in types)
+            ):
+                shown = ", ".join(self._tname(a, t) for a, t in zip(args, types, strict=True))
+                raise _err("SYNTAX_ERROR", f"Unexpected parameters ({shown}) for function concat", node)
         return tree
 
     @staticmethod
@@ -689,7 +721,12 @@ class Translator:
                 if new.type is None and node.type is not None:
                     new.type = node.type
                 return new
-        if isinstance(node, exp.Column) and id(node) in self._raw and not self._json_arg(node):
+        if (
+            isinstance(node, exp.Column)
+            and id(node) in self._raw
+            and id(node) not in self._passthrough
+            and not self._json_arg(node)
+        ):
             return self._lowered(node)
         return node
 
@@ -818,6 +855,8 @@ class Translator:
                 return exp.DPipe(this=_fn("strftime", src, _lit("%Y-%m-%d %H:%M:%S.%g")), expression=_lit(" UTC"))
             if st is not None and st.this in (T.TIMESTAMP, T.DATETIME):
                 return _fn("strftime", src, _lit("%Y-%m-%d %H:%M:%S.%g"))
+            if st is not None and st.this in _FLOATS:
+                return _fn("gdnb_double_to_varchar", src)
             if to.expressions:  # varchar(n) truncates
                 size = to.expressions[0].this
                 return _fn(
@@ -840,10 +879,63 @@ class Translator:
     # arithmetic, aggregates ---------------------------------------------------------------------
 
     def _rw_Div(self, node: exp.Div) -> exp.Expression:
+        left, right = node.args.get("gdnb_scales") or (None, None)
         if _is(node.this, _INTS) and _is(node.expression, _INTS):
-            out = exp.IntDiv(this=node.this, expression=node.expression)
-            return out
+            return exp.IntDiv(this=node.this, expression=node.expression)
+        if left is not None and right is not None and (left > 0 or right > 0):
+            # Trino divides decimals exactly and rounds to the larger scale (1.0 / 3 = 0.3); DuckDB gives a double.
+            scale = max(left, right)
+            quotient = exp.Div(
+                this=_cast(node.this, "DOUBLE"), expression=_cast(node.expression, "DOUBLE"), typed=False, safe=False
+            )
+            zero = exp.EQ(this=node.expression.copy(), expression=exp.Literal.number(0))
+            rounded = _cast(_fn("round", quotient, exp.Literal.number(scale)), f"DECIMAL(38,{scale})")
+            return exp.Case(
+                ifs=[exp.If(this=zero, true=_fn("error", _lit("GDNB:DIVISION_BY_ZERO:Division by zero")))],
+                default=rounded,
+            )
         return exp.Div(this=node.this, expression=node.expression, typed=False, safe=False)
+
+    def _decimal_scales(self, tree: exp.Expression) -> None:
+        """Remember, for each division, the decimal scales of its operands as Trino types them (None: not decimal).
+
+        sqlglot types ``1.0`` as DOUBLE; in Trino it is DECIMAL(2,1), and ``x * 100.0 / n`` stays decimal.
+        """
+
+        def scale(n: exp.Expression) -> int | None:
+            if isinstance(n, exp.Paren | exp.Neg):
+                return scale(n.this)
+            if isinstance(n, exp.Literal) and not n.is_string:
+                text = str(n.this).lower()
+                if "e" in text:
+                    return None
+                return len(text.split(".", 1)[1]) if "." in text else 0
+            if isinstance(n, exp.Cast | exp.TryCast):
+                to = n.args["to"]
+                if to.this == T.DECIMAL:
+                    params = [int(p.this.this) if isinstance(p.this, exp.Literal) else 0 for p in to.expressions]
+                    return params[1] if len(params) > 1 else 0
+                return 0 if to.this in _INTS else None
+            if isinstance(n, exp.Add | exp.Sub | exp.Mul):
+                a, b = scale(n.this), scale(n.expression)
+                if a is None or b is None:
+                    return None
+                return a + b if isinstance(n, exp.Mul) else max(a, b)
+            if isinstance(n, exp.Div):
+                a, b = scale(n.this), scale(n.expression)
+                return None if a is None or b is None else max(a, b)
+            if isinstance(n, exp.Sum | exp.Avg | exp.Max | exp.Min):
+                return scale(n.this) if not isinstance(n, exp.Avg) or not _is(n.this, _INTS) else None
+            t = _type(n)
+            if t is not None and t.this == T.DECIMAL:
+                params = [p for p in t.expressions]
+                return int(params[1].this.this) if len(params) > 1 and isinstance(params[1].this, exp.Literal) else 0
+            if t is not None and t.this in _INTS:
+                return 0
+            return None
+
+        for div in tree.find_all(exp.Div):
+            div.set("gdnb_scales", (scale(div.this), scale(div.expression)))
 
     def _rw_Sum(self, node: exp.Sum) -> exp.Expression:
         if _is(node.this, _INTS):
@@ -963,6 +1055,33 @@ class Translator:
             "AT TIME ZONE other than 'UTC' is not emulated (the local Athena keeps timestamps with time zone in UTC)",
             node,
         )
+
+    _LENIENT = frozenset(
+        {
+            "gdnb_cast_integer",
+            "gdnb_cast_boolean",
+            "gdnb_array_subscript",
+            "gdnb_map_subscript",
+            "gdnb_element_at",
+            "gdnb_json_to_varchar",
+            "gdnb_split_part",
+            "gdnb_from_iso8601_date",
+            "gdnb_from_iso8601_timestamp",
+            "gdnb_is_json_scalar",
+        }
+    )
+
+    def _rw_Try(self, node: exp.Try) -> exp.Expression:
+        """try(x): Trino's errors become NULL. DuckDB's try() refuses error(), so use the lenient macros inside."""
+        for inner in list(node.this.walk()):
+            if not isinstance(inner, exp.Anonymous):
+                continue
+            name = str(inner.this).lower()
+            if name in self._LENIENT:
+                inner.set("this", f"{name}_or_null")
+            elif name == "error":
+                inner.replace(exp.Null())
+        return node
 
     # strings and regex ---------------------------------------------------------------------------
 
