@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from gdnb.errors import ConfigError
+from gdnb.finding_types import finding_type_names
 from gdnb.regions import ALL_REGIONS
 
 ACCOUNT_RE = re.compile(r"^\d{12}$")
@@ -61,6 +62,7 @@ class Settings:
     accounts: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
     min_severity: float = 0.0
+    teardown: bool = False
     delete_findings: bool = False
     confirm_bucket: str = ""
     key_pending_days: int = 30
@@ -132,7 +134,7 @@ def load_settings(path: str | Path | None = None, overrides: Mapping[str, Any] |
         if not p.is_file():
             raise ConfigError("params file", str(p), "the file does not exist", "params/sandbox.yaml")
         try:
-            loaded = yaml.safe_load(p.read_text()) or {}
+            loaded = yaml.load(p.read_text(), Loader=_DatesAsTextLoader) or {}
         except yaml.YAMLError as exc:
             raise ConfigError("params file", str(p), f"not valid YAML: {exc}", "key: value lines") from exc
         if not isinstance(loaded, dict):
@@ -146,6 +148,17 @@ def load_settings(path: str | Path | None = None, overrides: Mapping[str, Any] |
 def settings_from_namespace(namespace: Mapping[str, Any]) -> Settings:
     """Build settings from a notebook's variables: every name that is a setting is taken."""
     return load_settings(overrides={k: v for k, v in namespace.items() if k in FIELDS})
+
+
+class _DatesAsTextLoader(yaml.SafeLoader):
+    """YAML without implicit timestamps: an impossible date such as 2026-02-30 reaches the date check
+    (which names the setting) instead of failing inside the YAML parser."""
+
+
+_DatesAsTextLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 # -- validation ---------------------------------------------------------------------------
@@ -265,10 +278,14 @@ def _sample_findings(name: str, value: Any) -> tuple[str, ...] | str:
     if value in ("all", True):
         return "all"
     items = _as_list(name, value, "[Trojan:EC2/DNSDataExfiltration]")
+    known = finding_type_names()
     for item in items:
-        if not isinstance(item, str) or not re.match(r"^[A-Za-z0-9]+:[A-Za-z0-9]+/[A-Za-z0-9.!&_-]+$", item):
-            raise ConfigError(name, item, "a GuardDuty finding type such as ThreatPurpose:ResourceType/Name, "
-                              "or 'all', or 'none'", "Trojan:EC2/DNSDataExfiltration")
+        if item not in known:
+            close = difflib.get_close_matches(str(item), sorted(known), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ConfigError(name, item, "not a GuardDuty finding type (ThreatPurpose:ResourceType/Name, "
+                              "or 'all', or 'none')", close[0] if close else "Trojan:EC2/DNSDataExfiltration",
+                              fix=f"{hint}use finding types as GuardDuty names them, 'all' or 'none'.")
     return tuple(items)
 
 
@@ -288,8 +305,13 @@ def _accounts(name: str, value: Any) -> tuple[str, ...]:
 def _tags(name: str, value: Any) -> dict[str, str]:
     if value is None:
         return {}
-    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+    if not isinstance(value, Mapping):
         raise ConfigError(name, value, "a mapping of tag keys to values", "{project: gdnb}")
+    for k, v in value.items():
+        if not isinstance(k, str) or not 1 <= len(k) <= 128 or k.startswith("aws:"):
+            raise ConfigError(name, k, "a tag key is 1-128 characters and cannot start with 'aws:'", "project")
+        if isinstance(v, bool) or v is None or not isinstance(v, str | int | float) or len(str(v)) > 256:
+            raise ConfigError(name, {k: v}, "a tag value is text of at most 256 characters", "{project: gdnb}")
     return {k: str(v) for k, v in value.items()}
 
 
@@ -322,10 +344,12 @@ def check_date(name: str, value: Any) -> dt.date | None:
         return value.date()
     if isinstance(value, dt.date):
         return value
+    if not isinstance(value, str) or not re.match(r"^\d{4}-\d{2}-\d{2}$", value):
+        raise ConfigError(name, value, "an ISO date YYYY-MM-DD", "2026-11-01")
     try:
-        return dt.date.fromisoformat(str(value))
+        return dt.date.fromisoformat(value)
     except ValueError:
-        raise ConfigError(name, value, "an ISO date YYYY-MM-DD", "2026-11-01") from None
+        raise ConfigError(name, value, "an ISO date YYYY-MM-DD (that day does not exist)", "2026-11-01") from None
 
 
 def _int_range(low: int, high: int | None, example: str):
@@ -380,6 +404,7 @@ _CHECKS: dict[str, Any] = {
     "accounts": _accounts,
     "regions": _regions,
     "min_severity": _float_range(0.0, 10.0, "4.0"),
+    "teardown": _bool,
     "delete_findings": _bool,
     "confirm_bucket": _str,
     "key_pending_days": _int_range(7, 30, "30"),

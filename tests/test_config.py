@@ -111,3 +111,37 @@ def test_settings_from_namespace_takes_only_settings():
     s = settings_from_namespace(ns)
     assert s.bucket == "nb-bucket" and s.apply is True
     assert set(FIELDS) >= {"bucket", "apply"}
+
+
+def test_impossible_date_in_a_params_file_names_the_setting(tmp_path: Path):
+    f = tmp_path / "p.yaml"
+    f.write_text("start: 2026-02-30\nend: 2026-03-01\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(f)
+    assert info.value.field == "start" and "does not exist" in str(info.value)
+
+
+def test_dates_in_a_params_file_are_read_as_dates(tmp_path: Path):
+    f = tmp_path / "p.yaml"
+    f.write_text("start: 2026-11-01\nend: '2026-11-07'\n")
+    s = load_settings(f)
+    assert (s.start, s.end) == (dt.date(2026, 11, 1), dt.date(2026, 11, 7))
+
+
+@pytest.mark.parametrize("value", [20261101, "20261101", "2026-1-1"])
+def test_dates_must_be_extended_iso(value):
+    with pytest.raises(ConfigError, match="YYYY-MM-DD"):
+        load_settings(overrides={"start": value})
+
+
+def test_misspelt_sample_finding_type_names_the_closest():
+    with pytest.raises(ConfigError, match="did you mean 'Recon:EC2/PortProbeUnprotectedPort'"):
+        load_settings(overrides={"sample_findings": ["Recon:EC2/PortProbeUnprotectedPorts"]})
+    ok = load_settings(overrides={"sample_findings": ["Recon:EC2/PortProbeUnprotectedPort"]})
+    assert ok.sample_findings == ("Recon:EC2/PortProbeUnprotectedPort",)
+
+
+@pytest.mark.parametrize("tags", [{"a": None}, {"aws:x": "y"}, {"k": "v" * 300}, ["project"]])
+def test_bad_tags_are_rejected(tags):
+    with pytest.raises(ConfigError, match="tag"):
+        load_settings(overrides={"tags": tags})

@@ -121,7 +121,7 @@ def _bands(default: str, name: str) -> tuple[str, ...]:
 @functools.lru_cache(maxsize=1)
 def finding_types() -> tuple[FindingType, ...]:
     """Every finding type of ``finding_types.tsv`` (active and retired), in file order."""
-    text = resources.files("gdnb.sandbox.findings").joinpath("finding_types.tsv").read_text(encoding="utf-8")
+    text = resources.files("gdnb.data").joinpath("finding_types.tsv").read_text(encoding="utf-8")
     out = []
     for line in text.splitlines():
         if not line.strip() or line.startswith("#"):
