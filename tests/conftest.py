@@ -50,3 +50,13 @@ def in_process_aws(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(key)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``aws`` reach a real account: they run only with GDNB_AWS_TESTS=1 (and its params file)."""
+    if os.environ.get("GDNB_AWS_TESTS") == "1":
+        return
+    kept = [item for item in items if "aws" not in item.keywords]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if "aws" in item.keywords])
+        items[:] = kept
