@@ -15,7 +15,7 @@ import botocore.config
 import botocore.exceptions
 
 from gdnb.config import Settings
-from gdnb.errors import AwsError, translate_client_error
+from gdnb.errors import AwsError, CredentialsError, credentials_fix, translate_client_error
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +42,35 @@ def client(service: str, region: str, settings: Settings | None = None, **kwargs
     return session(settings).client(service, region_name=region, config=RETRY_CONFIG, **kwargs)
 
 
+# Credentials that cannot be resolved or refreshed: an SSO session that is over or was never started
+# (TokenRetrievalError, UnauthorizedSSOTokenError, SSOTokenLoadError), a credential_process that fails.
+# botocore raises them at the first call, not when the session is made.
+CREDENTIAL_EXCEPTIONS: tuple[type[Exception], ...] = (
+    botocore.exceptions.SSOError,
+    botocore.exceptions.TokenRetrievalError,
+    botocore.exceptions.CredentialRetrievalError,
+)
+
+
+def credentials_error(exc: Exception, settings: Settings | None = None) -> CredentialsError:
+    """The :class:`CredentialsError` for one of :data:`CREDENTIAL_EXCEPTIONS`, naming the profile to refresh."""
+    profile = settings.profile if settings else None
+    sso = isinstance(exc, botocore.exceptions.SSOError | botocore.exceptions.TokenRetrievalError)
+    what = "The SSO session of the AWS profile in use is over or was never started" if sso else \
+        "The AWS credentials could not be retrieved"
+    return CredentialsError(f"{what} ({type(exc).__name__}: {exc}).", credentials_fix(profile),
+                            type(exc).__name__)
+
+
 def caller_identity(settings: Settings | None = None, region: str | None = None) -> dict[str, str]:
     """``{"Account", "Arn", "UserId"}`` of the caller, from STS.
 
     Raises
     ------
     AwsError
-        When no credentials are found or they are rejected, with what to do.
+        When no credentials are found or the endpoint cannot be reached, with what to do.
+    CredentialsError
+        When the credentials are rejected (expired, revoked, clock skew) or an SSO session is over.
     """
     region = region or (settings.home_region if settings else "us-east-1")
     try:
@@ -61,8 +83,14 @@ def caller_identity(settings: Settings | None = None, region: str | None = None)
         raise AwsError(f"Cannot reach the AWS endpoint ({exc}).",
                        "check your network, or start the sandbox with `gdnb sandbox up` if AWS_ENDPOINT_URL "
                        "points at it.") from exc
+    except CREDENTIAL_EXCEPTIONS as exc:
+        raise credentials_error(exc, settings) from exc
     except botocore.exceptions.ClientError as exc:
-        raise translate_client_error(exc, "sts:GetCallerIdentity") from exc
+        translated = translate_client_error(exc, "sts:GetCallerIdentity",
+                                            profile=settings.profile if settings else None)
+        if translated is exc:
+            raise
+        raise translated from exc
     return {"Account": ident["Account"], "Arn": ident["Arn"], "UserId": ident["UserId"]}
 
 

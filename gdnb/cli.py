@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -63,13 +64,22 @@ def _local_command(sub: argparse._SubParsersAction) -> None:
     local.add_argument("rest", nargs=argparse.REMAINDER)
 
 
+def _data_dir_flag(data_dir: Path | None) -> str:
+    """`` --data-dir DIR`` (shell-quoted) when ``data_dir`` is not the default one, else ""."""
+    from gdnb.sandbox import control
+
+    if data_dir is None or Path(data_dir).resolve() == control.default_data_dir().resolve():
+        return ""
+    return f" --data-dir {shlex.quote(str(Path(data_dir).resolve()))}"
+
+
 def _running(data_dir: Path | None):
     from gdnb.sandbox import control
 
     state = control.read_state(data_dir)
-    if state is None or control.health(state) is None:
+    if state is None or (control.health(state) or {}).get("pid") != state.pid:
         raise GdnbError(f"No sandbox is running with data in {data_dir or control.default_data_dir()}.",
-                        "start one with `gdnb sandbox up`.")
+                        f"start one with `gdnb sandbox up{_data_dir_flag(data_dir)}`.")
     return state
 
 
@@ -79,15 +89,14 @@ def _sandbox_up(args: argparse.Namespace) -> int:
     state = control.start(port=args.port, data_dir=args.data_dir)
     print(control.shell_exports(state.env()))
     print(f"# sandbox running: pid {state.pid}, {state.endpoint}, data in {state.data_dir}", file=sys.stderr)
-    print('# use it in this shell with: eval "$(gdnb sandbox env)"', file=sys.stderr)
+    print(f'# use it in this shell with: eval "$(gdnb sandbox env{_data_dir_flag(args.data_dir)})"', file=sys.stderr)
     return 0
 
 
 def _sandbox_down(args: argparse.Namespace) -> int:
     from gdnb.sandbox import control
 
-    stopped = control.stop(args.data_dir)
-    print("sandbox stopped" if stopped else "no sandbox was running")
+    print(control.stop(args.data_dir).value)
     return 0
 
 
@@ -95,8 +104,7 @@ def _sandbox_status(args: argparse.Namespace) -> int:
     from gdnb.sandbox import control
 
     state = control.read_state(args.data_dir)
-    answer = control.health(state) if state else None
-    if not answer:
+    if state is None or (control.health(state) or {}).get("pid") != state.pid:
         print("sandbox: not running")
         return 1
     print(f"sandbox: running, pid {state.pid}, {state.endpoint}, data in {state.data_dir}")

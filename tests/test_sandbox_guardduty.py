@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import boto3
 import gd_setup as gd
 import pytest
 from botocore.exceptions import ClientError
@@ -226,17 +227,128 @@ def test_invalid_finding_type_is_a_bad_request_naming_it(export: gd.Export, guar
     assert gd.list_keys(BUCKET) == []
 
 
-def test_every_destination_of_the_detector_receives_the_export(export: gd.Export, guardduty: Any) -> None:
+def test_a_second_destination_for_the_detector_is_refused(export: gd.Export, guardduty: Any) -> None:
+    # GuardDuty takes one publishing destination per detector: a second one is a bad request, and the
+    # export keeps going to the first only.
     account = export.account_id
     gd.create_bucket("gd-second-copy", REGION)
     gd.put_bucket_policy("gd-second-copy", REGION, *gd.guardduty_bucket_statements(
         "gd-second-copy", "", account, REGION, export.detector_id, export.key_arn))
-    gd.create_destination(REGION, export.detector_id, "gd-second-copy", "", export.key_arn)
+    with pytest.raises(ClientError) as exc:
+        gd.create_destination(REGION, export.detector_id, "gd-second-copy", "", export.key_arn)
+    code, message = _error(exc)
+    assert code == "BadRequestException"
+    assert "publishing destination already exists for this detector" in message and export.destination_id in message
+    assert [d["DestinationId"] for d in guardduty.list_publishing_destinations(
+        DetectorId=export.detector_id)["Destinations"]] == [export.destination_id]
     guardduty.create_sample_findings(DetectorId=export.detector_id, FindingTypes=["Recon:EC2/Portscan"])
-    first, second = gd.list_keys(BUCKET), gd.list_keys("gd-second-copy")
-    assert len(first) == len(second) == 1
-    assert second[0].startswith(f"AWSLogs/{account}/GuardDuty/{REGION}/")
-    assert gd.read_findings(BUCKET, first[0]) == gd.read_findings("gd-second-copy", second[0])
+    assert len(gd.list_keys(BUCKET)) == 1 and gd.list_keys("gd-second-copy") == []
+
+    # Once the first is deleted, the detector can publish to the other bucket.
+    guardduty.delete_publishing_destination(DetectorId=export.detector_id, DestinationId=export.destination_id)
+    second = gd.create_destination(REGION, export.detector_id, "gd-second-copy", "", export.key_arn)
+    guardduty.create_sample_findings(DetectorId=export.detector_id, FindingTypes=["Recon:EC2/Portscan"])
+    keys = gd.list_keys("gd-second-copy")
+    assert len(keys) == 1 and keys[0].startswith(f"AWSLogs/{account}/GuardDuty/{REGION}/")
+    assert len(gd.list_keys(BUCKET)) == 1
+    assert guardduty.describe_publishing_destination(DetectorId=export.detector_id,
+                                                     DestinationId=second)["Status"] == "PUBLISHING"
+
+
+# -- a destination that stops being usable ------------------------------------------------------------------------
+UNABLE = "UNABLE_TO_PUBLISH_FIX_DESTINATION_PROPERTY"
+
+
+def _status(guardduty: Any, export: gd.Export) -> tuple[str, int]:
+    described = guardduty.describe_publishing_destination(DetectorId=export.detector_id,
+                                                          DestinationId=export.destination_id)
+    listed = guardduty.list_publishing_destinations(DetectorId=export.detector_id)["Destinations"]
+    assert listed[0]["Status"] == described["Status"]
+    return described["Status"], described["PublishingFailureStartTimestamp"]
+
+
+def _samples(guardduty: Any, export: gd.Export) -> None:
+    guardduty.create_sample_findings(DetectorId=export.detector_id, FindingTypes=["Recon:EC2/Portscan"])
+
+
+def _bucket_statements(export: gd.Export) -> list[dict[str, Any]]:
+    return gd.guardduty_bucket_statements(BUCKET, "gd", export.account_id, REGION, export.detector_id,
+                                          export.key_arn)
+
+
+def test_export_stops_when_the_bucket_policy_loses_the_putobject_statement(export: gd.Export,
+                                                                          guardduty: Any) -> None:
+    import time
+
+    statements = _bucket_statements(export)
+    gd.put_bucket_policy(BUCKET, REGION, *[s for s in statements if s["Sid"] != "Allow PutObject"])
+    before = int(time.time() * 1000)
+    _samples(guardduty, export)
+    assert gd.list_keys(BUCKET) == []  # nothing written
+    status, since = _status(guardduty, export)
+    assert status == UNABLE and before - 1000 <= since <= int(time.time() * 1000) + 1000
+    assert len(_all_ids(guardduty, export.detector_id)) == 1  # the finding exists; only its export failed
+
+    _samples(guardduty, export)  # still failing: the failure keeps its start time
+    assert gd.list_keys(BUCKET) == [] and _status(guardduty, export) == (UNABLE, since)
+
+    gd.put_bucket_policy(BUCKET, REGION, *statements)  # fixed: the next export goes through
+    _samples(guardduty, export)
+    keys = gd.list_keys(BUCKET)
+    assert len(keys) == 1 and KEY_RE.match(keys[0])
+    assert _status(guardduty, export) == ("PUBLISHING", 0)
+
+
+def test_export_stops_when_the_bucket_policy_is_deleted(export: gd.Export, guardduty: Any) -> None:
+    gd.client("s3", REGION).delete_bucket_policy(Bucket=BUCKET)
+    _samples(guardduty, export)
+    assert gd.list_keys(BUCKET) == [] and _status(guardduty, export)[0] == UNABLE
+
+
+def test_export_stops_while_the_key_is_disabled(export: gd.Export, guardduty: Any) -> None:
+    kms = gd.client("kms", REGION)
+    key_id = export.key_arn.rsplit("/", 1)[1]  # moto's DisableKey/EnableKey take the id, not the ARN
+    kms.disable_key(KeyId=key_id)
+    _samples(guardduty, export)
+    assert gd.list_keys(BUCKET) == [] and _status(guardduty, export)[0] == UNABLE
+    kms.enable_key(KeyId=key_id)
+    _samples(guardduty, export)
+    assert len(gd.list_keys(BUCKET)) == 1 and _status(guardduty, export) == ("PUBLISHING", 0)
+
+
+def test_export_stops_when_the_key_is_pending_deletion(export: gd.Export, guardduty: Any) -> None:
+    key_id = export.key_arn.rsplit("/", 1)[1]
+    gd.client("kms", REGION).schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+    _samples(guardduty, export)
+    assert gd.list_keys(BUCKET) == [] and _status(guardduty, export)[0] == UNABLE
+
+
+def test_export_stops_when_the_key_policy_loses_the_guardduty_statement(export: gd.Export, guardduty: Any) -> None:
+    gd.put_key_policy(REGION, export.key_arn, gd.key_admin_statement(export.account_id))
+    _samples(guardduty, export)
+    assert gd.list_keys(BUCKET) == [] and _status(guardduty, export)[0] == UNABLE
+
+
+def test_export_stops_when_the_bucket_is_gone(export: gd.Export, guardduty: Any) -> None:
+    gd.client("s3", REGION).delete_bucket(Bucket=BUCKET)
+    _samples(guardduty, export)
+    assert _status(guardduty, export)[0] == UNABLE
+    assert BUCKET not in [b["Name"] for b in gd.client("s3", REGION).list_buckets()["Buckets"]]
+
+
+def test_updating_a_failing_destination_to_a_usable_one_resumes_publishing(export: gd.Export,
+                                                                          guardduty: Any) -> None:
+    gd.client("s3", REGION).delete_bucket_policy(Bucket=BUCKET)
+    _samples(guardduty, export)
+    assert _status(guardduty, export)[0] == UNABLE
+    gd.create_bucket("gd-export-moved", REGION)
+    gd.put_bucket_policy("gd-export-moved", REGION, *gd.guardduty_bucket_statements(
+        "gd-export-moved", "", export.account_id, REGION, export.detector_id, export.key_arn))
+    guardduty.update_publishing_destination(DetectorId=export.detector_id, DestinationId=export.destination_id,
+                                            DestinationProperties={"DestinationArn": "arn:aws:s3:::gd-export-moved"})
+    assert _status(guardduty, export) == ("PUBLISHING", 0)
+    _samples(guardduty, export)
+    assert len(gd.list_keys("gd-export-moved")) == 1
 
 
 # -- list, get, archive ----------------------------------------------------------------------------------------
@@ -309,3 +421,58 @@ def test_archived_findings_are_listed_as_archived_and_not_exported(export: gd.Ex
     guardduty.unarchive_findings(DetectorId=export.detector_id, FindingIds=[ids["Recon:EC2/Portscan"]])
     assert _all_ids(guardduty, export.detector_id,
                     FindingCriteria={"Criterion": {"service.archived": {"Eq": ["true"]}}}) == []
+
+
+# -- criteria the service refuses ----------------------------------------------------------------------------------
+def _refused_listing(guardduty: Any, detector_id: str, **kwargs: Any) -> str:
+    with pytest.raises(ClientError) as exc:
+        guardduty.list_findings(DetectorId=detector_id, **kwargs)
+    code, message = _error(exc)
+    assert code == "BadRequestException"
+    return message
+
+
+def test_an_unknown_criterion_attribute_is_a_bad_request_naming_it(export: gd.Export, guardduty: Any) -> None:
+    # Before any finding exists too: the criteria are checked, not just applied.
+    message = _refused_listing(guardduty, export.detector_id,
+                               FindingCriteria={"Criterion": {"severty": {"Gte": 7}}})
+    assert "'severty'" in message and "not a valid finding attribute" in message
+    _samples(guardduty, export)
+    message = _refused_listing(guardduty, export.detector_id, FindingCriteria={"Criterion": {
+        "type": {"Eq": ["Recon:EC2/Portscan"]}, "resource.instanceDetails.instanceID.value": {"Eq": ["i-1"]}}})
+    assert "resource.instanceDetails.instanceID.value" in message
+    message = _refused_listing(guardduty, export.detector_id, FindingCriteria={"Criterion": {}},
+                               SortCriteria={"AttributeName": "sevérity", "OrderBy": "DESC"})
+    assert "sevérity" in message
+
+
+def test_attributes_of_the_finding_schema_are_accepted(export: gd.Export, guardduty: Any) -> None:
+    _samples(guardduty, export)  # one Recon:EC2/Portscan finding
+    accepted = {
+        "resource.instanceDetails.networkInterfaces.securityGroups.groupId": {"Neq": ["sg-none"]},
+        "RESOURCE.InstanceDetails.InstanceId": {"Matches": ["i-*"]},  # names match case-insensitively
+        "service.additionalInfo.threatListName": {"Neq": ["x"]},  # free-form JSON on the wire
+        "service.resourceRole": {"Eq": ["ACTOR", "TARGET"]},
+        "updatedAt": {"Gte": 0},
+    }
+    for attribute, condition in accepted.items():
+        ids = _all_ids(guardduty, export.detector_id, FindingCriteria={"Criterion": {attribute: condition}})
+        assert len(ids) == 1, attribute
+
+
+def test_a_comparison_with_a_non_numeric_operand_is_a_bad_request_naming_it(export: gd.Export) -> None:
+    # boto3 checks the operand's type itself; other clients (and boto3 without validation) send anything.
+    from botocore.config import Config
+
+    raw = boto3.client("guardduty", region_name=REGION,
+                          config=Config(parameter_validation=False, retries={"max_attempts": 1}))
+    raw.create_sample_findings(DetectorId=export.detector_id, FindingTypes=["Recon:EC2/Portscan"])
+    for operand in ("high", "2024-01-01T00:00:00Z", ["7"]):
+        message = _refused_listing(raw, export.detector_id,
+                                   FindingCriteria={"Criterion": {"severity": {"GreaterThanOrEqual": operand}}})
+        assert "severity" in message and "not a number" in message and "greaterthanorequal" in message.lower()
+    message = _refused_listing(raw, export.detector_id, FindingCriteria={"Criterion": {"updatedAt": {"Gt": "soon"}}})
+    assert "'soon'" in message and "epoch milliseconds" in message
+    # A number sent as text is still a number.
+    assert len(raw.list_findings(DetectorId=export.detector_id, FindingCriteria={
+        "Criterion": {"severity": {"Gte": "1"}}})["FindingIds"]) == 1

@@ -1,14 +1,19 @@
-"""``python -m gdnb.sandbox --port P [--data-dir DIR]``: run the sandbox in the foreground."""
+"""``python -m gdnb.sandbox --port P [--data-dir DIR]``: run the sandbox in the foreground.
+
+It writes its state file (``sandbox.json``: pid and port) into the data directory once it listens, and
+removes it when it stops (SIGTERM, SIGHUP, Ctrl-C), so no stale file names a pid that may be reused.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
 
-from gdnb.sandbox.control import default_data_dir, write_state
+from gdnb.sandbox.control import default_data_dir, remove_state, write_state
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,14 +35,17 @@ def main(argv: list[str] | None = None) -> int:
 
     gateway = build_gateway(data_dir)
     server = make_server("127.0.0.1", args.port, gateway, threaded=True, request_handler=MotoRequestHandler)
-    write_state(data_dir, server.port)
+    # SystemExit from the handler unwinds serve_forever, so the finally below runs on every way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    logging.getLogger(__name__).info("gdnb sandbox on http://127.0.0.1:%d, data in %s", server.port, data_dir)
+    signal.signal(signal.SIGHUP, lambda *_: sys.exit(0))
     try:
+        write_state(data_dir, server.port)
+        logging.getLogger(__name__).info("gdnb sandbox on http://127.0.0.1:%d, data in %s", server.port, data_dir)
         server.serve_forever()
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
+        remove_state(data_dir, os.getpid())
         server.server_close()
     return 0
 

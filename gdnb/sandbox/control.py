@@ -1,12 +1,16 @@
 """Start, find, check and stop a sandbox running in the background.
 
-A running sandbox writes ``sandbox.json`` (pid, port, endpoint) into its data directory;
-``gdnb sandbox env|status|down`` read it from there.
+A running sandbox writes ``sandbox.json`` (pid, port, endpoint) into its data directory and removes it
+when it exits; ``gdnb sandbox env|status|down`` read it from there. A file left behind by a sandbox that
+died (killed, crashed, machine rebooted) may name a pid that now belongs to another process, so nothing
+is signalled before the pid is shown to be a gdnb sandbox.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import enum
 import json
 import os
 import shlex
@@ -55,10 +59,19 @@ class SandboxState:
 
 
 def write_state(data_dir: Path, port: int) -> None:
+    """Record this process as the sandbox of ``data_dir``, listening on ``port``."""
     state = {"pid": os.getpid(), "port": port, "data_dir": str(data_dir)}
     tmp = data_dir / (STATE_FILE + ".tmp")
     tmp.write_text(json.dumps(state))
     tmp.replace(data_dir / STATE_FILE)
+
+
+def remove_state(data_dir: Path, pid: int | None = None) -> None:
+    """Remove the state file of ``data_dir``; with ``pid``, only when it still names that process
+    (a sandbox that exits must not remove the file of one started after it)."""
+    state = read_state(data_dir)
+    if pid is None or (state is not None and state.pid == pid):
+        (data_dir / STATE_FILE).unlink(missing_ok=True)
 
 
 def read_state(data_dir: Path | None = None) -> SandboxState | None:
@@ -78,6 +91,34 @@ def health(state: SandboxState, timeout: float = 2.0) -> dict[str, Any] | None:
             return json.loads(resp.read())
     except (urllib.error.URLError, OSError, ValueError):
         return None
+
+
+def is_sandbox(state: SandboxState) -> bool:
+    """Whether ``state.pid`` is the gdnb sandbox the state file describes.
+
+    Either its endpoint answers the health check with that pid, or the process's command line runs
+    ``gdnb.sandbox`` (a sandbox too busy to answer). A pid reused by another process passes neither.
+    """
+    answer = health(state, timeout=1.0)
+    if answer and answer.get("pid") == state.pid:
+        return True
+    return "gdnb.sandbox" in _command_line(state.pid)
+
+
+def _command_line(pid: int) -> str:
+    """The command line of ``pid`` ("" when there is no such process or it cannot be read)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except FileNotFoundError:
+        if Path("/proc/self").exists():  # /proc works: the process is gone
+            return ""
+    except OSError:
+        return ""
+    try:  # no /proc (macOS): ask ps
+        out = subprocess.run(["ps", "-o", "command=", "-p", str(pid)], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout if out.returncode == 0 else ""
 
 
 def control_call(state: SandboxState, path: str, body: dict[str, Any], timeout: float = 600.0) -> dict[str, Any]:
@@ -116,7 +157,7 @@ def start(port: int = 4566, data_dir: Path | None = None, timeout: float = 60.0)
     data_dir = Path(data_dir or default_data_dir()).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     running = read_state(data_dir)
-    if running and health(running):
+    if running and (health(running) or {}).get("pid") == running.pid:
         if port in (0, running.port):
             return running
         raise SandboxError(f"A sandbox already runs on port {running.port} with data in {data_dir}.",
@@ -145,27 +186,47 @@ def start(port: int = 4566, data_dir: Path | None = None, timeout: float = 60.0)
     raise SandboxError(f"The sandbox did not answer within {timeout:.0f} s.", f"read {log_path}.")
 
 
-def stop(data_dir: Path | None = None, timeout: float = 10.0) -> bool:
-    """Stop the sandbox that uses ``data_dir``; return False when none was running."""
+class StopOutcome(enum.Enum):
+    """What :func:`stop` found; true only when it stopped a sandbox."""
+
+    STOPPED = "sandbox stopped"
+    NOT_RUNNING = "no sandbox was running"
+    STALE_STATE = "no sandbox was running (removed a stale state file)"
+
+    def __bool__(self) -> bool:
+        return self is StopOutcome.STOPPED
+
+
+def stop(data_dir: Path | None = None, timeout: float = 10.0) -> StopOutcome:
+    """Stop the sandbox that uses ``data_dir``.
+
+    A state file whose pid is not a gdnb sandbox (the sandbox died and the pid went to another
+    process, or nothing runs under it any more) is removed without signalling anything.
+    """
     data_dir = Path(data_dir or default_data_dir()).resolve()
     state = read_state(data_dir)
     if state is None:
-        return False
+        return StopOutcome.NOT_RUNNING
+    if not _alive(state.pid) or not is_sandbox(state):
+        remove_state(data_dir, state.pid)
+        return StopOutcome.STALE_STATE
     try:
         os.kill(state.pid, signal.SIGTERM)
     except ProcessLookupError:
-        (data_dir / STATE_FILE).unlink(missing_ok=True)
-        return False
+        remove_state(data_dir, state.pid)
+        return StopOutcome.STALE_STATE
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not _alive(state.pid):
             break
         time.sleep(0.05)
     else:
-        os.kill(state.pid, signal.SIGKILL)
-        _alive(state.pid)
-    (data_dir / STATE_FILE).unlink(missing_ok=True)
-    return True
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(state.pid, signal.SIGKILL)
+        while _alive(state.pid) and time.monotonic() < deadline + 5:
+            time.sleep(0.05)
+    remove_state(data_dir, state.pid)
+    return StopOutcome.STOPPED
 
 
 def _alive(pid: int) -> bool:
@@ -180,6 +241,8 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
+    except PermissionError:  # exists, but another user's: certainly not a sandbox we started
+        return True
     return True
 
 

@@ -14,17 +14,24 @@ The service refuses a destination (``BadRequestException``) when it could not ex
   in its own account's bucket; the sandbox creates nothing and simply writes under the prefix).
 
 ``s3:GetBucketLocation`` is not checked.
+
+The same checks run again before every export (:func:`ready_for_export`): a destination that no longer
+passes them receives nothing and shows ``UNABLE_TO_PUBLISH_FIX_DESTINATION_PROPERTY``, as on the service.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from typing import Any
 
 from gdnb.sandbox import iam_policy
-from gdnb.sandbox.guardduty.store import DetectorState
+from gdnb.sandbox.guardduty.store import Destination, DetectorState
 from gdnb.sandbox.guardduty.wire import BadRequest
 from gdnb.sandbox.iam_policy import Decision, Principal, RequestContext
+
+log = logging.getLogger(__name__)
 
 GUARDDUTY_PRINCIPAL = Principal.service("guardduty.amazonaws.com")
 _BUCKET_ARN = re.compile(r"^arn:aws:s3:::([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])(?:/(.*))?$")
@@ -74,6 +81,26 @@ def validate_destination(det: DetectorState, destination_type: str | None, prope
         raise BadRequest(f"The request failed because the folder '{prefix}/' does not exist in the S3 bucket "
                          f"'{bucket_name}' of account {bucket.account_id}. Create it before using it as a prefix.")
     return bucket_name, prefix, bucket.account_id, key.arn
+
+
+def ready_for_export(det: DetectorState, dest: Destination, now_ms: int | None = None) -> bool:
+    """Check ``dest`` again as CreatePublishingDestination did, and record the outcome in its status.
+
+    Returns
+    -------
+    Whether the export may write to it. When not, its status becomes
+    ``UNABLE_TO_PUBLISH_FIX_DESTINATION_PROPERTY`` (with the failure's start time) and the reason is logged.
+    """
+    try:
+        validate_destination(det, "S3", {"destinationArn": dest.destination_arn, "kmsKeyArn": dest.kms_key_arn,
+                                         "expectedBucketOwner": dest.expected_bucket_owner})
+    except BadRequest as exc:
+        dest.mark_unable_to_publish(now_ms if now_ms is not None else int(time.time() * 1000))
+        log.warning("publishing destination %s of detector %s cannot receive the export: %s", dest.destination_id,
+                    det.detector_id, exc.message)
+        return False
+    dest.mark_publishing()
+    return True
 
 
 def export_key_example(det: DetectorState, prefix: str) -> str:

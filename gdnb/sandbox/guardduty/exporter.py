@@ -3,8 +3,9 @@
 Each export is one object per publishing destination: gzip-compressed JSON Lines of bare camelCase
 finding objects at ``[prefix/]AWSLogs/<account>/GuardDuty/<region>/YYYY/MM/DD/<uuid>.jsonl.gz`` (the
 date is the export's, UTC), encrypted with SSE-KMS under the destination's key. Objects are written
-inside moto's S3 backend, as the service principal writes them: the bucket policy was checked when the
-destination was created (:mod:`gdnb.sandbox.guardduty.destinations`).
+inside moto's S3 backend, as the service principal writes them: the caller passes only destinations that
+passed GuardDuty's checks (bucket, key, key policy, bucket policy) just before the export
+(:func:`gdnb.sandbox.guardduty.destinations.ready_for_export`).
 """
 
 from __future__ import annotations

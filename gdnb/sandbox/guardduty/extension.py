@@ -17,8 +17,10 @@ ArchiveFindings                    POST    /detector/{detectorId}/findings/archi
 UnarchiveFindings                  POST    /detector/{detectorId}/findings/unarchive
 =================================  ======  =====================================================
 
-Every finding created or updated (samples, seeded history) is exported to each of its detector's
-publishing destinations (:mod:`gdnb.sandbox.guardduty.exporter`). The control route
+Every finding created or updated (samples, seeded history) is exported to its detector's publishing
+destination (one per detector, as on the service; :mod:`gdnb.sandbox.guardduty.exporter`), once the
+destination has passed GuardDuty's checks again; one that fails them receives nothing and shows
+``UNABLE_TO_PUBLISH_FIX_DESTINATION_PROPERTY`` until an export goes through. The control route
 ``POST /_gdnb/seed`` writes a history of findings (:mod:`gdnb.sandbox.seed`).
 """
 
@@ -35,7 +37,7 @@ from urllib.parse import parse_qs
 import orjson
 
 from gdnb.sandbox.guardduty import criteria, exporter, samples
-from gdnb.sandbox.guardduty.destinations import validate_destination
+from gdnb.sandbox.guardduty.destinations import ready_for_export, validate_destination
 from gdnb.sandbox.guardduty.store import Destination, DetectorState, GuardDutyStore
 from gdnb.sandbox.guardduty.wire import BadRequest, api_form, respond, respond_error
 from gdnb.sandbox.requestinfo import RequestInfo
@@ -134,11 +136,13 @@ class GuardDutyExtension:
     # -- publishing destinations ------------------------------------------------------------------
     def create_destination(self, call: Call) -> dict[str, Any]:
         det = self._detector(call)
+        _refuse_a_second_destination(det)
         props = call.body.get("destinationProperties")
         if not isinstance(props, dict):
             raise BadRequest("The request is rejected because destinationProperties is missing.")
         bucket, prefix, bucket_account, key_arn = validate_destination(det, call.body.get("destinationType"), props)
         with self.store.lock:
+            _refuse_a_second_destination(det)  # again: another request may have created one meanwhile
             dest = Destination(destination_id=uuid.uuid4().hex, destination_arn=props["destinationArn"],
                                kms_key_arn=key_arn, bucket=bucket, prefix=prefix, bucket_account=bucket_account,
                                expected_bucket_owner=props.get("expectedBucketOwner"),
@@ -177,6 +181,7 @@ class GuardDutyExtension:
             dest.kms_key_arn = key_arn
             dest.bucket, dest.prefix, dest.bucket_account = bucket, prefix, bucket_account
             dest.expected_bucket_owner = merged.get("expectedBucketOwner")
+            dest.mark_publishing()  # the properties were just checked
         return {}
 
     def delete_destination(self, call: Call) -> dict[str, Any]:
@@ -192,7 +197,9 @@ class GuardDutyExtension:
         names = samples.requested_types(call.body.get("findingTypes"))
         with self.store.lock:
             made = samples.create_sample_findings(det, names)
-            destinations = list(det.destinations.values())
+            # Checked again at each export: a bucket policy, key or key policy changed since the
+            # destination was created stops the export (and shows in the destination's status).
+            destinations = [d for d in det.destinations.values() if ready_for_export(det, d)]
         written = exporter.export(made, destinations, det.account_id, det.region)
         log.info("sample findings: %d made, %d objects exported", len(made), len(written))
         return {}
@@ -240,3 +247,11 @@ class GuardDutyExtension:
     def unarchive_findings(self, call: Call) -> dict[str, Any]:
         # The service exports an unarchived finding at its next update, not now.
         return self._set_archived(call, False)
+
+
+def _refuse_a_second_destination(det: DetectorState) -> None:
+    """GuardDuty takes one publishing destination per detector."""
+    if det.destinations:
+        raise BadRequest("The request is rejected because a publishing destination already exists for this "
+                         f"detector ({next(iter(det.destinations))}). Update or delete it instead of creating "
+                         "another.")

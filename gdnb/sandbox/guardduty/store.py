@@ -13,10 +13,20 @@ from typing import Any
 
 from gdnb.sandbox.guardduty.wire import UNKNOWN_DETECTOR, BadRequest
 
+# PublishingStatus values (botocore's model: PENDING_VERIFICATION | PUBLISHING |
+# UNABLE_TO_PUBLISH_FIX_DESTINATION_PROPERTY | STOPPED); the sandbox uses the two an export decides.
+PUBLISHING = "PUBLISHING"
+UNABLE_TO_PUBLISH = "UNABLE_TO_PUBLISH_FIX_DESTINATION_PROPERTY"
+
 
 @dataclasses.dataclass
 class Destination:
-    """A publishing destination (an S3 bucket and prefix, and the KMS key the export uses)."""
+    """A publishing destination (an S3 bucket and prefix, and the KMS key the export uses).
+
+    ``status`` turns to :data:`UNABLE_TO_PUBLISH` when an export finds the destination unusable (its bucket
+    policy, key or key policy changed since it was created), with ``publishing_failure_start`` the epoch
+    milliseconds of the first failed export; the next export that can go through sets both back.
+    """
 
     destination_id: str
     destination_arn: str
@@ -26,14 +36,23 @@ class Destination:
     bucket_account: str
     expected_bucket_owner: str | None = None
     tags: dict[str, str] = dataclasses.field(default_factory=dict)
-    status: str = "PUBLISHING"
+    status: str = PUBLISHING
+    publishing_failure_start: int = 0
+
+    def mark_publishing(self) -> None:
+        self.status, self.publishing_failure_start = PUBLISHING, 0
+
+    def mark_unable_to_publish(self, now_ms: int) -> None:
+        if self.status != UNABLE_TO_PUBLISH:  # the failure started at the first failed export
+            self.status, self.publishing_failure_start = UNABLE_TO_PUBLISH, now_ms
 
     def describe(self) -> dict[str, Any]:
         props: dict[str, Any] = {"destinationArn": self.destination_arn, "kmsKeyArn": self.kms_key_arn}
         if self.expected_bucket_owner:
             props["expectedBucketOwner"] = self.expected_bucket_owner
         return {"destinationId": self.destination_id, "destinationType": "S3", "status": self.status,
-                "publishingFailureStartTimestamp": 0, "destinationProperties": props, "tags": self.tags}
+                "publishingFailureStartTimestamp": self.publishing_failure_start, "destinationProperties": props,
+                "tags": self.tags}
 
     def summary(self) -> dict[str, Any]:
         return {"destinationId": self.destination_id, "destinationType": "S3", "status": self.status}
