@@ -13,10 +13,13 @@ import boto3
 import nbformat
 import pytest
 
+from gdnb.config import load_settings
 from gdnb.errors import ConfigError
-from gdnb.notebooks import NotebookError, run_notebook
+from gdnb.notebooks import NotebookError, notebook_parameters, notebook_params, run_notebook
 from gdnb.record import read_records
+from gdnb.setup import apply, cloudformation_template, plan_key
 from gdnb.setup import policies as P
+from gdnb.setup.cloudformation import KEY_ID, TEMPLATE_SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS = ROOT / "params" / "sandbox.yaml"
@@ -140,13 +143,15 @@ def test_teardown_is_a_dry_run_by_default_then_removes_exactly_what_gdnb_made(cl
     boto3.client("s3", region_name=HOME).put_bucket_policy(Bucket="guardduty-alert", Policy=json.dumps(policy))
     before = (key_policy(), bucket_policy(), destinations(), exported_keys())
 
-    dry = run("99_teardown", tmp_path / "dry", apply=False)
+    # The sandbox params say apply: true (for 00 and 01); 99 carries its plan out only with teardown: true.
+    dry = run("99_teardown", tmp_path / "dry")
     assert dry["applied"] is False
-    assert {a["status"] for a in dry["planned_actions"]} == {"dry run", "no change"}
+    assert {a["status"] for a in dry["planned_actions"]} == {"dry run (teardown: false)", "no change"}
+    assert {a["change"] for a in dry["planned_actions"]} >= {"delete", "update"}  # there was something to do
     assert not [c for c in dry["aws_calls"] if c["write"]]
     assert (key_policy(), bucket_policy(), destinations(), exported_keys()) == before
 
-    done = run("99_teardown", tmp_path / "apply")
+    done = run("99_teardown", tmp_path / "apply", teardown=True)
     assert done["applied"] is True
     assert destinations() == {r: [] for r in REGIONS}
     assert [s["Sid"] for s in key_policy()["Statement"]] == [P.ROOT_SID, "LetBackupRoleDescribe"]
@@ -154,7 +159,7 @@ def test_teardown_is_a_dry_run_by_default_then_removes_exactly_what_gdnb_made(cl
     assert exported_keys() == before[3]  # the findings stay without delete_findings
     kms = boto3.client("kms", region_name=HOME)
     assert kms.describe_key(KeyId=key_id())["KeyMetadata"]["KeyState"] == "Enabled"
-    gone = run("99_teardown", tmp_path / "all", delete_findings=True, confirm_bucket="guardduty-alert")
+    gone = run("99_teardown", tmp_path / "all", teardown=True, delete_findings=True, confirm_bucket="guardduty-alert")
     assert {a["step"] for a in gone["planned_actions"] if a["change"] == "delete"} == {
         "findings", "bucket", "kms key", "kms alias"}
     assert "guardduty-alert" not in [b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]]
@@ -163,6 +168,39 @@ def test_teardown_is_a_dry_run_by_default_then_removes_exactly_what_gdnb_made(cl
     used = {c["iam action"] for records in (dry, done, gone) for c in records["aws_calls"]}
     text = notebook_text("99_teardown")
     assert used and not [a for a in used if f"`{a}`" not in text]
+
+
+def test_the_walkthrough_reads_as_plans_on_a_fresh_account(clean_sandbox, tmp_path: Path):
+    """The README's promise: run 00 and 01 with apply: false to read the plans before anything is applied."""
+    plans = {name: run(name, tmp_path, apply=False) for name in SETUP}
+    for name, records in plans.items():
+        assert records["applied"] is False, name
+        assert not [c for c in records["aws_calls"] if c["write"]], name
+        assert {a["status"] for a in records["planned_actions"]} <= {"dry run", "no change"}, name
+    assert plans["00_kms_key"]["key_arn"] is None
+    setup = plans["01_bucket_and_export"]
+    assert setup["key_arn"] == f"arn:aws:kms:{HOME}:{ACCOUNT}:key/(created by 00_kms_key)"
+    assert setup["detector_ids"] == {r: "(new)" for r in REGIONS}
+    changes = [(a["step"], a["change"]) for a in setup["planned_actions"]]
+    assert ("bucket", "create") in changes and ("bucket policy", "create") in changes
+    assert changes.count(("publishing destination", "create")) == len(REGIONS)
+    assert setup["exported_objects"] == 0 and setup["exported_regions"] == []
+    assert boto3.client("guardduty", region_name=HOME).list_detectors()["DetectorIds"] == []
+
+
+def test_01s_template_has_the_key_policy_00_applied(clean_sandbox):
+    """Notebook 01 renders the CloudFormation template from its own parameters: it must declare every setting
+    the template uses, or the template differs from what 00 applied (the readers' kms:Decrypt statement)."""
+    assert set(TEMPLATE_SETTINGS) <= set(notebook_parameters("01_bucket_and_export"))
+    overrides = {"reader_principals": [f"arn:aws:iam::{ACCOUNT}:role/SecurityAnalyst"], "key_pending_days": 9}
+    apply(plan_key(load_settings(overrides=notebook_params("00_kms_key", PARAMS, overrides))))
+    template = cloudformation_template(load_settings(overrides=notebook_params("01_bucket_and_export", PARAMS,
+                                                                               overrides)))
+    key = template["Resources"][KEY_ID]["Properties"]
+    canonical = [P.canonical_statement(s) for s in key["KeyPolicy"]["Statement"]]
+    assert canonical == [P.canonical_statement(s) for s in key_policy()["Statement"]]
+    assert P.KEY_READERS_SID in [s["Sid"] for s in key["KeyPolicy"]["Statement"]]
+    assert key["PendingWindowInDays"] == 9
 
 
 def test_a_failing_step_is_a_notebook_error_with_the_reason(clean_sandbox, tmp_path: Path):

@@ -43,13 +43,15 @@ def test_every_notebook_setting_appears_in_the_sandbox_params():
 def test_sandbox_params_apply_and_export_three_regions_to_one_bucket():
     s = load_settings(ROOT / "params" / "sandbox.yaml")
     assert s.apply is True and s.home_region == "ap-northeast-1" and s.bucket == "guardduty-alert"
+    assert s.teardown is False and s.delete_findings is False  # applying the setup never tears it down
     assert s.kms_alias == "alias/guardduty-alert" and s.sample_findings == "all"
     assert s.exporting_regions == ("ap-northeast-1", "us-east-1", "eu-west-1")
 
 
 def test_the_aws_example_is_safe_and_explains_every_key():
     path = ROOT / "params" / "aws.example.yaml"
-    assert load_settings(path).apply is False and load_settings(path).delete_findings is False
+    settings = load_settings(path)
+    assert settings.apply is False and settings.teardown is False and settings.delete_findings is False
     lines = path.read_text().splitlines()
     for i, line in enumerate(lines):
         if re.match(r"^[a-z_]+:", line):
@@ -63,3 +65,9 @@ def test_a_notebook_gets_only_the_parameters_it_declares():
     key = notebook_params("00_kms_key", ROOT / "params" / "sandbox.yaml", {"apply": False})
     assert "bucket" not in key and key["apply"] is False
     assert key["export_regions"] == ["ap-northeast-1", "us-east-1", "eu-west-1"]
+
+
+def test_teardown_has_its_own_switch_and_ignores_apply():
+    given = notebook_params("99_teardown", ROOT / "params" / "sandbox.yaml")
+    assert "apply" not in notebook_parameters(ROOT / "notebooks" / "99_teardown.ipynb")
+    assert given["teardown"] is False and "apply" not in given

@@ -6,18 +6,22 @@ another account's bucket, so these answers come from botocore's Stubber (the sam
 
 from __future__ import annotations
 
+import json
+
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
 from gdnb.config import load_settings
-from gdnb.errors import AccessDeniedError, SetupError
-from gdnb.setup import apply, plan_bucket, plan_key
+from gdnb.errors import AccessDeniedError, GdnbError, SetupError
+from gdnb.setup import apply, plan_bucket, plan_export, plan_key
+from gdnb.setup import policies as P
 from gdnb.setup.calls import AwsCalls
-from gdnb.setup.errors import BucketOwnedElsewhereError
+from gdnb.setup.errors import BucketOwnedElsewhereError, GuardDutyRequestError
 
 ACCOUNT = "123456789012"
 REGION = "ap-northeast-1"
+RETIRED_TYPE = "Discovery:S3/BucketEnumeration.Unusual"  # in GuardDuty's list, no longer generated
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
@@ -151,3 +155,56 @@ def test_a_key_policy_kms_refuses_names_the_setting_to_fix(stubs: Stubs):
     text = str(err.value)
     assert "invalid principals" in text and "role/NoSuchRole" in text and "reader_principals" in text
     stubs.verify()
+
+
+def test_guardduty_refusing_sample_findings_is_a_clear_error_not_a_botocore_one(stubs: Stubs):
+    """A retired type GuardDuty no longer generates passes the settings' check (it is in GuardDuty's list), so the
+    service's own BadRequestException must still come out as a gdnb error that quotes it and says what to do."""
+    settings = cfg(apply=True, sample_findings=[RETIRED_TYPE])
+    detector = f"arn:aws:guardduty:{REGION}:{ACCOUNT}:detector/d1"
+    stub_identity(stubs)
+    stub_key(stubs)
+    stub_detector(stubs)
+    s3, kms, gd = stubs("s3"), stubs("kms"), stubs("guardduty")
+    s3.add_response("list_buckets", {"Buckets": [{"Name": "guardduty-alert"}]}, {"Prefix": "guardduty-alert"})
+    s3.add_response("get_bucket_location", {"LocationConstraint": REGION}, {"Bucket": "guardduty-alert"})
+    key_policy = P.new_key_policy(ACCOUNT, P.key_statements(account=ACCOUNT, detector_arns=[detector],
+                                                            regions=[REGION]))
+    kms.add_response("get_key_policy", {"Policy": json.dumps(key_policy)})
+    bucket_policy = {"Version": P.POLICY_VERSION, "Statement": P.bucket_statements(
+        bucket="guardduty-alert", prefix="", key_arn=KEY_ARN, account=ACCOUNT, detector_arns=[detector],
+        regions=[REGION])}
+    s3.add_response("get_bucket_policy", {"Policy": json.dumps(bucket_policy)}, {"Bucket": "guardduty-alert"})
+    gd.add_response("list_publishing_destinations", {"Destinations": [
+        {"DestinationId": "dest1", "DestinationType": "S3", "Status": "PUBLISHING"}]}, {"DetectorId": "d1"})
+    gd.add_response("describe_publishing_destination", {
+        "DestinationId": "dest1", "DestinationType": "S3", "Status": "PUBLISHING",
+        "PublishingFailureStartTimestamp": 0,
+        "DestinationProperties": {"DestinationArn": "arn:aws:s3:::guardduty-alert", "KmsKeyArn": KEY_ARN}},
+        {"DetectorId": "d1", "DestinationId": "dest1"})
+    gd.add_response("list_findings", {"FindingIds": []})
+    plan = plan_export(settings, AwsCalls(settings, stubs.factory))
+    [sample] = [a for a in plan.actions if a.step == "sample findings"]
+    assert sample.change == "create" and [a.step for a in plan.changes] == ["sample findings"]
+
+    message = "The request is rejected because an invalid or out-of-range value is specified as an input parameter."
+    gd.add_client_error("create_sample_findings", service_error_code="BadRequestException", http_status_code=400,
+                        service_message=message,
+                        expected_params={"DetectorId": "d1", "FindingTypes": [RETIRED_TYPE]})
+    with pytest.raises(GuardDutyRequestError) as err:
+        apply(plan)
+    assert isinstance(err.value, GdnbError) and err.value.code == "BadRequestException"
+    text = str(err.value)
+    assert "GuardDuty refused CreateSampleFindings for sample findings of d1" in text and message in text
+    assert "Fix: check sample_findings in the params file" in text and "retired types are refused" in text
+    assert sample.status == "failed" and not plan.applied
+    stubs.verify()
+
+
+def test_any_guardduty_bad_request_in_setup_quotes_the_service(stubs: Stubs):
+    settings = cfg()
+    stubs("guardduty").add_client_error("list_detectors", service_error_code="BadRequestException",
+                                        http_status_code=400, service_message="The request is rejected.")
+    with pytest.raises(GuardDutyRequestError) as err:
+        AwsCalls(settings, stubs.factory).call("guardduty", REGION, "list_detectors", f"GuardDuty in {REGION}")
+    assert '"The request is rejected."' in str(err.value) and "Fix: check the values" in str(err.value)

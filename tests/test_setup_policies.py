@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gdnb.config import load_settings
-from gdnb.errors import ConfigError
+from gdnb.errors import ConfigError, SetupError, ThrottledError
 from gdnb.setup import policies as P
 from gdnb.setup.cloudformation import cloudformation_yaml, render_cloudformation
 from gdnb.setup.common import preflight
@@ -207,7 +207,45 @@ def test_a_failed_action_says_what_was_done_before():
     with pytest.raises(ZeroDivisionError) as err:
         apply(plan)
     assert "create first x" in "".join(err.value.__notes__)
+    assert "again" not in "".join(err.value.__notes__)  # nothing says a rerun would help
     assert [a.status for a in plan.actions] == ["done", "failed"]
+
+
+def _fail_with(exc: Exception) -> str:
+    def fail(ctx):
+        raise exc
+
+    plan = Plan("t", load_settings(overrides={"apply": True}))
+    plan.add("step", "x", CREATE, run=fail)
+    with pytest.raises(type(exc)):
+        apply(plan)
+    return "".join(exc.__notes__)
+
+
+def test_a_rerun_is_advised_only_when_it_can_succeed():
+    # A refusal fails the same way until its cause is fixed: never "run it again to finish" alone.
+    refused = _fail_with(SetupError("S3 did not delete 1 of 1 object versions", "remove the Deny"))
+    assert "once the cause is fixed" in refused and "idempotent" not in refused
+    throttled = _fail_with(ThrottledError("AWS throttled", "wait a minute"))
+    assert "Run the step again to finish" in throttled
+
+
+@pytest.mark.parametrize(("settings", "carried_out"), [
+    ({"apply": True, "teardown": False}, False),
+    ({"apply": False, "teardown": True}, True),
+    ({"apply": True, "teardown": True}, True),
+])
+def test_a_teardown_plan_follows_teardown_not_apply(settings, carried_out):
+    ran: list[str] = []
+    plan = Plan("teardown", load_settings(overrides=settings), switch="teardown")
+    plan.add("bucket policy", "b", "delete", run=lambda ctx: ran.append("deleted"))
+    status_before = plan.table()["status"].tolist()
+    apply(plan)
+    assert (ran == ["deleted"]) is carried_out and plan.applied is carried_out
+    expected = "done" if carried_out else "dry run (teardown: false)"
+    assert plan.table()["status"].tolist() == [expected]
+    assert status_before == ["planned" if carried_out else "dry run (teardown: false)"]
+    assert ("teardown: false" in str(plan)) is not carried_out
 
 
 def test_cloudformation_template_passes_cfn_lint_and_uses_the_same_statements(tmp_path: Path):

@@ -18,6 +18,7 @@ from gdnb.setup import (
     apply,
     aws_calls,
     calls_mark,
+    cloudformation_template,
     list_exported_objects,
     plan_bucket,
     plan_export,
@@ -26,7 +27,12 @@ from gdnb.setup import (
 )
 from gdnb.setup import policies as P
 from gdnb.setup.calls import is_write
-from gdnb.setup.errors import BucketOwnedElsewhereError, KeyUnusableError
+from gdnb.setup.errors import (
+    BucketNotEmptyError,
+    BucketOwnedElsewhereError,
+    KeyUnusableError,
+    ObjectsNotDeletedError,
+)
 
 ACCOUNT = "123456789012"
 HOME = "ap-northeast-1"
@@ -38,6 +44,8 @@ FOREIGN_KEY_STATEMENT = {"Sid": "LetBackupRoleDescribe", "Effect": "Allow",
 FOREIGN_BUCKET_STATEMENT = {"Sid": "LetAuditorsList", "Effect": "Allow",
                             "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/Auditor"},
                             "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::guardduty-alert"}
+TWO_TYPES = ["Recon:EC2/PortProbeUnprotectedPort", "Trojan:EC2/DNSDataExfiltration"]
+PLANNED_KEY = f"arn:aws:kms:{HOME}:{ACCOUNT}:key/(created by 00_kms_key)"
 
 
 def settings(**overrides):
@@ -82,6 +90,28 @@ def bucket_policy(bucket: str = "guardduty-alert") -> dict:
 
 def sids(policy: dict) -> list[str]:
     return [s.get("Sid") for s in policy["Statement"]]
+
+
+def all_keys(bucket: str = "guardduty-alert") -> list[str]:
+    s3 = boto3.client("s3", region_name=HOME)
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
+
+
+def bucket_exists(bucket: str = "guardduty-alert") -> bool:
+    return bucket in [b["Name"] for b in boto3.client("s3", region_name=HOME).list_buckets()["Buckets"]]
+
+
+def key_state(key: str = "alias/guardduty-alert") -> str:
+    return boto3.client("kms", region_name=HOME).describe_key(KeyId=key)["KeyMetadata"]["KeyState"]
+
+
+def steps(plan) -> dict[str, list[str]]:
+    """``{step: [change, ...]}`` of a plan."""
+    out: dict[str, list[str]] = {}
+    for a in plan.actions:
+        out.setdefault(a.step, []).append(a.change)
+    return out
 
 
 # -- a first run makes everything, a second run writes nothing ----------------------------------------
@@ -144,15 +174,42 @@ def test_setup_makes_everything_and_a_second_run_writes_nothing(clean_sandbox):
 
 
 def test_a_dry_run_plans_the_creation_and_writes_nothing(clean_sandbox):
-    cfg = settings(apply=False)
+    """On a fresh account the whole walkthrough reads as plans: 01's steps plan against what 00 would create."""
+    cfg = settings(apply=False, prefix="guardduty")
     with operations() as seen:
-        plan = apply(plan_key(cfg))
-    assert [a.change for a in plan.actions] == ["create"] * 5 + ["update"]  # rotation: an update of the new key
-    assert {a.status for a in plan.actions} == {"dry run"}
-    assert seen and not [op for op in seen if is_write(op)]
+        key_plan = apply(plan_key(cfg))
+        bucket_plan = apply(plan_bucket(cfg))
+        export_plan = apply(plan_export(cfg))
+        objects = list_exported_objects(cfg, wait=True)
+        template = cloudformation_template(cfg)
+    assert seen and not [op for op in seen if is_write(op)], seen
+
+    assert [a.change for a in key_plan.actions] == ["create"] * 5 + ["update"]  # rotation: an update of the new key
+    assert [(a.step, a.change) for a in bucket_plan.actions] == [
+        ("bucket", "create"), ("block public access", "create"), ("object ownership", "create"),
+        ("default encryption", "create"), ("prefix folder", "create"), ("bucket policy", "create")]
+    assert {c.status for c in bucket_plan.policies["bucket policy"]} == {P.ADDED}
+    new_detectors = {r: "(new)" for r in REGIONS}
+    assert bucket_plan.outputs["key_arn"] == PLANNED_KEY and bucket_plan.outputs["detector_ids"] == new_detectors
+    assert "planned against what 00_kms_key would create" in bucket_plan.title
+    assert [(a.region, a.step, a.change) for a in export_plan.actions] == [
+        (r, step, change) for r in REGIONS for step, change in (("publishing frequency", "no-op"),
+                                                                ("publishing destination", "create"),
+                                                                ("sample findings", "create"))]
+    [dest] = [a for a in export_plan.actions if a.step == "publishing destination" and a.region == HOME]
+    assert dest.resource == "arn:aws:s3:::guardduty-alert/guardduty" and PLANNED_KEY in dest.detail
+    assert "alias/guardduty-alert does not exist yet" in dest.detail and "does not exist yet" in dest.detail
+    for plan in (key_plan, bucket_plan, export_plan):
+        assert {a.status for a in plan.actions} <= {"dry run", "no change"} and not plan.applied
+    assert objects.empty
+    assert set(template["Metadata"]["gdnb"]["detector_arns"]) == {
+        f"arn:aws:guardduty:{r}:{ACCOUNT}:detector/(new)" for r in REGIONS}
+    assert "render the template again after applying" in template["Metadata"]["gdnb"]["planned"]
+
     assert boto3.client("guardduty", region_name=HOME).list_detectors()["DetectorIds"] == []
-    with pytest.raises(NotFoundError, match="run 00_kms_key"):
-        plan_bucket(cfg)
+    assert not bucket_exists()
+    with pytest.raises(NotFoundError, match="run 00_kms_key with the same params"):
+        plan_bucket(cfg.replace(apply=True))  # carrying it out needs the real key
 
 
 # -- never destroy what is not ours ------------------------------------------------------------------
@@ -181,7 +238,7 @@ def test_foreign_statements_survive_setup_and_teardown(clean_sandbox):
     assert bucket_policy()["Statement"][0] == FOREIGN_BUCKET_STATEMENT
     assert set(sids(bucket_policy())) == {"LetAuditorsList", *P.BUCKET_SIDS}
 
-    teardown = apply(plan_teardown(cfg))
+    teardown = apply(plan_teardown(cfg.replace(teardown=True)))
     assert teardown.applied
     assert sids(key_policy()) == [P.ROOT_SID, "LetBackupRoleDescribe"]
     assert bucket_policy()["Statement"] == [FOREIGN_BUCKET_STATEMENT]
@@ -231,17 +288,19 @@ def test_a_prefix_gets_its_folder_object_and_the_export_writes_under_it(clean_sa
 # -- teardown ----------------------------------------------------------------------------------------
 
 def test_teardown_dry_run_changes_nothing_and_applied_removes_exactly_what_gdnb_made(clean_sandbox):
-    cfg = settings()
+    cfg = settings()  # apply: true, as params/sandbox.yaml says
     out = set_up(cfg)
     key_arn = out["key"]["key_arn"]
     snapshot = (key_policy(), bucket_policy(), _destinations(), len(list_exported_objects(cfg)))
 
-    with operations() as seen:
-        dry = apply(plan_teardown(cfg.replace(apply=False)))
+    with operations() as seen:  # apply: true does not carry a teardown out; only teardown: true does
+        dry = apply(plan_teardown(cfg))
     assert not [op for op in seen if is_write(op)]
     assert (key_policy(), bucket_policy(), _destinations(), len(list_exported_objects(cfg))) == snapshot
-    assert {a.change for a in dry.actions} == {"delete", "update", "keep"}
+    assert {a.change for a in dry.actions} == {"delete", "update", "keep"} and not dry.applied
+    assert {a.status for a in dry.changes} == {"dry run (teardown: false)"}
 
+    cfg = cfg.replace(teardown=True)
     apply(plan_teardown(cfg))
     assert _destinations() == {r: [] for r in REGIONS}
     assert sids(key_policy()) == [P.ROOT_SID]  # the readers' statement would stay; none was asked for
@@ -262,6 +321,88 @@ def test_teardown_dry_run_changes_nothing_and_applied_removes_exactly_what_gdnb_
     meta = kms.describe_key(KeyId=key_arn)["KeyMetadata"]
     assert meta["KeyState"] == "PendingDeletion"
     assert not [a for a in kms.list_aliases(KeyId=key_arn)["Aliases"] if a["AliasName"] == "alias/guardduty-alert"]
+
+
+def test_teardown_never_deletes_a_bucket_or_objects_that_are_not_gdnbs(clean_sandbox):
+    """A bucket gdnb did not create (here a shared CloudTrail bucket) keeps everything but the export's objects."""
+    s3 = boto3.client("s3", region_name=HOME)
+    s3.create_bucket(Bucket="shared-logs", CreateBucketConfiguration={"LocationConstraint": HOME})
+    s3.put_object(Bucket="shared-logs", Key="cloudtrail/AWSLogs/important.json.gz", Body=b"trail")
+    cfg = settings(bucket="shared-logs", prefix="guardduty", export_regions=[HOME], sample_findings=TWO_TYPES,
+                   teardown=True)
+    set_up(cfg)
+    exported = [k for k in all_keys("shared-logs") if k.startswith(f"guardduty/AWSLogs/{ACCOUNT}/GuardDuty/{HOME}/")]
+    assert exported and "cloudtrail/AWSLogs/important.json.gz" in all_keys("shared-logs")
+
+    plan = plan_teardown(cfg.replace(delete_findings=True, confirm_bucket="shared-logs"))
+    rows = {a.step: a for a in plan.actions}
+    assert steps(plan)["findings"] == ["delete"] and f"{len(exported)} object versions" in rows["findings"].detail
+    assert rows["bucket"].change == "keep" and "not created by gdnb" in rows["bucket"].detail
+    assert rows["prefix folder"].change == "keep"
+    assert steps(plan)["bucket policy"] == ["delete"]  # only gdnb's statements were in it
+    assert rows["kms key"].change == "keep" and "default encryption" in rows["kms key"].detail
+    apply(plan)
+
+    assert all_keys("shared-logs") == ["cloudtrail/AWSLogs/important.json.gz", "guardduty/"]
+    assert bucket_exists("shared-logs")
+    with pytest.raises(botocore.exceptions.ClientError, match="NoSuchBucketPolicy"):
+        bucket_policy("shared-logs")
+    assert key_state() == "Enabled" and P.KEY_GUARDDUTY_SID not in sids(key_policy())
+
+
+def test_teardown_keeps_gdnbs_bucket_while_it_holds_something_else(clean_sandbox):
+    cfg = settings(prefix="guardduty", export_regions=[HOME], sample_findings=TWO_TYPES, teardown=True,
+                   delete_findings=True, confirm_bucket="guardduty-alert", key_pending_days=7)
+    key_arn = set_up(cfg)["key"]["key_arn"]
+    s3 = boto3.client("s3", region_name=HOME)
+    s3.put_object(Bucket="guardduty-alert", Key="notes/readme.txt", Body=b"someone's notes")
+
+    plan = apply(plan_teardown(cfg))
+    rows = {a.step: a for a in plan.actions}
+    assert rows["bucket"].change == "keep" and "1 object versions that are not the export's (notes/readme.txt)" \
+        in rows["bucket"].detail
+    assert [rows[s].change for s in ("findings", "prefix folder")] == ["delete", "delete"]
+    assert all_keys() == ["notes/readme.txt"] and bucket_exists()
+    assert key_state() == "Enabled"  # the bucket it encrypts stays
+
+    s3.delete_object(Bucket="guardduty-alert", Key="notes/readme.txt")
+    final = plan_teardown(cfg)
+    assert [a.step for a in final.actions if a.change == "delete"] == ["bucket", "kms key", "kms alias"]
+    s3.put_object(Bucket="guardduty-alert", Key="late/arrival.txt", Body=b"written after the plan")
+    with pytest.raises(BucketNotEmptyError, match="plan and apply the teardown again"):
+        apply(final)
+    assert all_keys() == ["late/arrival.txt"] and key_state(key_arn) == "Enabled"  # stopped before the key
+
+    s3.delete_object(Bucket="guardduty-alert", Key="late/arrival.txt")
+    apply(plan_teardown(cfg))
+    assert not bucket_exists() and key_state(key_arn) == "PendingDeletion"
+
+
+def test_a_deletion_s3_refuses_is_an_error_and_nothing_is_reported_done(clean_sandbox):
+    cfg = settings(export_regions=[HOME], sample_findings=TWO_TYPES, teardown=True, delete_findings=True,
+                   confirm_bucket="guardduty-alert")
+    set_up(cfg)
+    deny = {"Sid": "KeepEveryObject", "Effect": "Deny", "Principal": "*", "Action": "s3:DeleteObject",
+            "Resource": "arn:aws:s3:::guardduty-alert/*"}
+    policy = bucket_policy()
+    boto3.client("s3", region_name=HOME).put_bucket_policy(
+        Bucket="guardduty-alert", Policy=json.dumps({**policy, "Statement": [*policy["Statement"], deny]}))
+    before = all_keys()
+
+    plan = plan_teardown(cfg)
+    with pytest.raises(ObjectsNotDeletedError) as err:
+        apply(plan)
+    text = str(err.value)
+    assert f"did not delete {len(before)} of {len(before)} object versions" in text and before[0] in text
+    assert "AccessDenied" in text and "KeepEveryObject" in text
+    assert "Fix: let this caller delete" in text and "s3:DeleteObject" in text
+    notes = "".join(err.value.__notes__)
+    assert "once the cause is fixed" in notes and "idempotent" not in notes
+    assert [(a.step, a.status) for a in plan.changes] == [
+        ("publishing destination", "done"), ("findings", "failed"), ("bucket", "planned"), ("kms key", "planned"),
+        ("kms alias", "planned")]
+    assert not plan.applied
+    assert all_keys() == before and bucket_exists() and key_state() == "Enabled"
 
 
 def _destinations() -> dict[str, list[str]]:

@@ -17,9 +17,9 @@ from gdnb.config import Settings
 from gdnb.errors import AccessDeniedError
 from gdnb.setup.calls import AwsCalls
 from gdnb.setup.common import Where, preflight, resolve_account, tag_list
-from gdnb.setup.detectors import require_detectors
+from gdnb.setup.detectors import DetectorInfo, detectors_for_plan
 from gdnb.setup.errors import BucketOwnedElsewhereError, region_mismatch
-from gdnb.setup.key import KeyInfo, require_key
+from gdnb.setup.key import KeyInfo, key_for_plan
 from gdnb.setup.plan import CREATE, NOOP, UPDATE, Context, Plan, policy_action
 from gdnb.setup.policies import (
     BUCKET_SIDS,
@@ -74,6 +74,13 @@ def find_bucket(calls: AwsCalls, settings: Settings, where: Where) -> BucketInfo
     raise BucketOwnedElsewhereError(name, where.account, "it exists but is not among this account's buckets")
 
 
+def planned_note(key: KeyInfo, detectors: dict[str, DetectorInfo]) -> str:
+    """A title suffix when a dry-run plan names the key or detectors 00_kms_key has yet to create."""
+    if key.planned or any(d.planned for d in detectors.values()):
+        return " (planned against what 00_kms_key would create: apply it first to carry this plan out)"
+    return ""
+
+
 def check_same_region(bucket: BucketInfo, key: KeyInfo) -> None:
     if bucket.region != key.region:
         raise region_mismatch(bucket.name, bucket.region, key.arn, key.region)
@@ -105,22 +112,26 @@ def plan_bucket(settings: Settings, calls: AwsCalls | None = None) -> Plan:
         (BucketOwnerEnforced), default encryption (SSE-KMS with the key, bucket key on), the prefix's
         folder object, and the bucket policy (gdnb's statements merged by Sid).
 
+        In a dry run (``apply: false``) before notebook 00 was applied, the plan names the key and the
+        detectors 00 would create (``key/(created by 00_kms_key)``, ``detector/(new)``), so the whole
+        walkthrough can be read as plans first.
+
     Raises
     ------
     NotFoundError, KeyUnusableError
-        When the key from notebook 00 is missing or unusable.
+        When the key from notebook 00 is missing (with ``apply: true``) or unusable.
     SetupError
-        When an exporting region has no detector yet.
+        With ``apply: true``, when an exporting region has no detector yet.
     BucketOwnedElsewhereError, RegionMismatchError
         When the name is taken by another account, or the bucket is not in the key's region.
     """
     preflight(settings)
     calls = calls or AwsCalls(settings)
     where = resolve_account(calls, settings)
-    key = require_key(calls, settings)
-    detectors = require_detectors(calls, settings)
+    key = key_for_plan(calls, settings, where)
+    detectors = detectors_for_plan(calls, settings)
     name, region = settings.bucket, settings.home_region
-    plan = Plan(f"Findings bucket {name} in {region}", settings,
+    plan = Plan(f"Findings bucket {name} in {region}{planned_note(key, detectors)}", settings,
                 outputs={"account": where.account, "partition": where.partition, "bucket": name,
                          "prefix": settings.prefix, "key_arn": key.arn, "home_region": region,
                          "detector_ids": {r: d.detector_id for r, d in detectors.items()}})

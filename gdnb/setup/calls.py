@@ -18,6 +18,7 @@ import botocore.exceptions
 from gdnb import aws
 from gdnb.config import Settings
 from gdnb.errors import translate_client_error
+from gdnb.setup.errors import GuardDutyRequestError
 
 log = logging.getLogger(__name__)
 
@@ -150,18 +151,24 @@ class AwsCalls:
             code = str(exc.response.get("Error", {}).get("Code", ""))
             if code in set(absent):
                 return None
+            if service == "guardduty" and code == "BadRequestException":
+                # GuardDuty's answer to a value it does not accept; its message says which one.
+                message = str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
+                raise GuardDutyRequestError(operation, resource, message) from exc
             translated = translate_client_error(exc, iam_action(service, operation), resource)
             if translated is exc:
                 raise
             raise translated from exc
 
-    def pages(self, service: str, region: str, method: str, key: str, resource: str | None = None,
-              **params: Any) -> list[Any]:
-        """Every item under ``key`` across the pages of a paginated call."""
+    def pages(self, service: str, region: str, method: str, key: str, resource: str | None = None, *,
+              absent: Iterable[str] = (), **params: Any) -> list[Any]:
+        """Every item under ``key`` across the pages of a paginated call (none when an ``absent`` code answers)."""
         items: list[Any] = []
         token_in, token_out = _TOKENS.get((service, method), ("NextToken", "NextToken"))
         while True:
-            page = self.call(service, region, method, resource, **params)
+            page = self.call(service, region, method, resource, absent=absent, **params)
+            if page is None:
+                return items
             items.extend(page.get(key, []))
             token = page.get(token_out)
             if not token:

@@ -16,7 +16,7 @@ from gdnb.config import Settings
 from gdnb.setup.bucket import PUBLIC_ACCESS_BLOCK
 from gdnb.setup.calls import AwsCalls
 from gdnb.setup.common import preflight, resolve_account, tag_list
-from gdnb.setup.detectors import require_detectors
+from gdnb.setup.detectors import NEW, detectors_for_plan
 from gdnb.setup.key import KEY_DESCRIPTION
 from gdnb.setup.policies import (
     POLICY_VERSION,
@@ -31,6 +31,11 @@ KEY_ID = "GuardDutyExportKey"
 ALIAS_ID = "GuardDutyExportKeyAlias"
 BUCKET_ID = "FindingsBucket"
 POLICY_ID = "FindingsBucketPolicy"
+
+# Every setting the template is rendered from: a notebook that shows the template declares them all, or the
+# template would differ from what the notebooks applied (e.g. without the readers' kms:Decrypt statement).
+TEMPLATE_SETTINGS: tuple[str, ...] = ("home_region", "export_regions", "kms_alias", "bucket", "prefix",
+                                      "reader_principals", "tags", "key_pending_days")
 
 
 def render_cloudformation(settings: Settings, *, account: str, detector_arns: Sequence[str],
@@ -109,13 +114,23 @@ def render_cloudformation(settings: Settings, *, account: str, detector_arns: Se
 
 
 def cloudformation_template(settings: Settings, calls: AwsCalls | None = None) -> dict[str, Any]:
-    """:func:`render_cloudformation` for this account's exporting detectors (read-only calls)."""
+    """:func:`render_cloudformation` for this account's exporting detectors (read-only calls).
+
+    In a dry run before notebook 00 created the detectors, their ARNs end in ``detector/(new)`` (a note in
+    the template's metadata says so): deploy it only once they exist.
+    """
     preflight(settings)
     calls = calls or AwsCalls(settings)
     where = resolve_account(calls, settings)
-    detectors = require_detectors(calls, settings)
+    detectors = detectors_for_plan(calls, settings)
     arns = sorted(detector_arn(where.partition, r, where.account, d.detector_id) for r, d in detectors.items())
-    return render_cloudformation(settings, account=where.account, detector_arns=arns, partition=where.partition)
+    template = render_cloudformation(settings, account=where.account, detector_arns=arns, partition=where.partition)
+    planned = sorted(r for r, d in detectors.items() if d.planned)
+    if planned:
+        template["Metadata"]["gdnb"]["planned"] = (
+            f"no detector yet in {', '.join(planned)}: the ARNs ending in detector/{NEW} stand for the ones "
+            "00_kms_key creates; render the template again after applying it, before deploying.")
+    return template
 
 
 class _NoAliasDumper(yaml.SafeDumper):

@@ -27,6 +27,7 @@ class DetectorInfo:
     status: str
     frequency: str
     tags: dict[str, str]
+    planned: bool = False  # a stand-in for the detector 00_kms_key would create (dry runs only)
 
     @property
     def created_by_gdnb(self) -> bool:
@@ -68,9 +69,27 @@ def require_detectors(calls: AwsCalls, settings: Settings) -> dict[str, Detector
         raise SetupError(
             f"GuardDuty has no detector in {', '.join(missing)}. The key and bucket policies name each exporting "
             "detector's ARN, so the detectors are created first, by notebook 00_kms_key.",
-            "run 00_kms_key with the same params (apply: true), then this step again.",
+            "run 00_kms_key with the same params (apply: true), then this step again; to read this step's plan "
+            "before that, run it with apply: false.",
         )
     return {r: d for r, d in found.items() if d is not None}
+
+
+def detectors_for_plan(calls: AwsCalls, settings: Settings) -> dict[str, DetectorInfo]:
+    """Every exporting region's detector; in a dry run, the ones 00_kms_key would create stand in for the missing.
+
+    A stand-in's id is ``(new)``, as in 00_kms_key's own plan.
+
+    Raises
+    ------
+    SetupError
+        With ``apply: true`` when a region has no detector yet.
+    """
+    if settings.apply:
+        return require_detectors(calls, settings)
+    return {r: d or DetectorInfo(r, NEW, "planned", settings.publishing_frequency,
+                                 {**settings.tags, CREATED_BY_TAG: CREATED_BY_VALUE}, planned=True)
+            for r, d in find_detectors(calls, settings).items()}
 
 
 def plan_detectors(plan: Plan, calls: AwsCalls, settings: Settings, where: Where) -> None:

@@ -15,11 +15,11 @@ from typing import Any
 
 from gdnb.config import Settings
 from gdnb.errors import SetupError
-from gdnb.setup.bucket import check_same_region, find_bucket
+from gdnb.setup.bucket import check_same_region, find_bucket, planned_note
 from gdnb.setup.calls import AwsCalls
 from gdnb.setup.common import preflight, resolve_account
-from gdnb.setup.detectors import DetectorInfo, require_detectors
-from gdnb.setup.key import KeyInfo, current_key_policy, require_key
+from gdnb.setup.detectors import DetectorInfo, detectors_for_plan
+from gdnb.setup.key import KeyInfo, current_key_policy, key_for_plan
 from gdnb.setup.plan import CREATE, NOOP, UPDATE, Context, Plan
 from gdnb.setup.policies import (
     BUCKET_SIDS,
@@ -105,22 +105,25 @@ def plan_export(settings: Settings, calls: AwsCalls | None = None) -> Plan:
     -------
     Plan
         ``outputs`` hold ``destination_arn``, ``key_arn`` and ``destination_ids`` by region (after apply).
+        In a dry run before notebook 00 was applied, the plan names the key and detectors 00 would create.
 
     Raises
     ------
     ConfigError
         When an exporting region may not export to the home region (opt-in rules), before any call.
     SetupError
-        When a detector is missing (notebook 00 makes them) or, with ``apply: true``, when the key or
+        With ``apply: true``, when a detector is missing (notebook 00 makes them) or when the key or
         bucket policy does not yet let every exporting detector in.
+    NotFoundError
+        With ``apply: true``, when the key is missing (notebook 00 makes it).
     """
     preflight(settings)
     calls = calls or AwsCalls(settings)
     where = resolve_account(calls, settings)
-    key = require_key(calls, settings)
-    detectors = require_detectors(calls, settings)
+    key = key_for_plan(calls, settings, where)
+    detectors = detectors_for_plan(calls, settings)
     dest_arn = destination_arn(where.partition, settings.bucket, settings.prefix)
-    plan = Plan(f"Export to {dest_arn}", settings,
+    plan = Plan(f"Export to {dest_arn}{planned_note(key, detectors)}", settings,
                 outputs={"account": where.account, "partition": where.partition, "destination_arn": dest_arn,
                          "key_arn": key.arn, "bucket": settings.bucket, "destination_ids": {},
                          "detector_ids": {r: d.detector_id for r, d in detectors.items()}})
@@ -145,8 +148,11 @@ def plan_export(settings: Settings, calls: AwsCalls | None = None) -> Plan:
 def _policy_gaps(calls: AwsCalls, settings: Settings, key: KeyInfo, bucket_exists: bool, arns: set[str]) -> list[str]:
     """What the key and bucket policies still lack for every exporting detector to write."""
     gaps = []
-    statement = next(iter(owned_statements(current_key_policy(calls, key), [KEY_GUARDDUTY_SID])), None)
-    if not arns <= source_arns(statement):
+    if key.planned:
+        gaps.append(f"the key {settings.kms_alias} does not exist yet (00_kms_key creates it)")
+    statement = None if key.planned else next(
+        iter(owned_statements(current_key_policy(calls, key), [KEY_GUARDDUTY_SID])), None)
+    if not key.planned and not arns <= source_arns(statement):
         gaps.append(f"the key policy does not yet let GuardDuty use {settings.kms_alias} for "
                     f"{', '.join(sorted(arns - source_arns(statement)))}")
     if not bucket_exists:
@@ -164,7 +170,8 @@ def _policy_gaps(calls: AwsCalls, settings: Settings, key: KeyInfo, bucket_exist
 def _plan_frequency(plan: Plan, calls: AwsCalls, settings: Settings, det: DetectorInfo) -> None:
     arn = detector_arn(plan.outputs.get("partition", "aws"), det.region, plan.outputs["account"], det.detector_id)
     if det.frequency == settings.publishing_frequency:
-        plan.add("publishing frequency", arn, NOOP, f"updates exported every {det.frequency}", det.region)
+        made = "00_kms_key creates the detector with it: " if det.planned else ""
+        plan.add("publishing frequency", arn, NOOP, f"{made}updates exported every {det.frequency}", det.region)
         return
 
     def run(ctx: Context) -> None:
@@ -178,7 +185,7 @@ def _plan_frequency(plan: Plan, calls: AwsCalls, settings: Settings, det: Detect
 def _plan_destination(plan: Plan, calls: AwsCalls, det: DetectorInfo, dest_arn: str, key_arn: str,
                       waiting: str) -> None:
     region = det.region
-    found = find_destinations(calls, region, det.detector_id)
+    found = [] if det.planned else find_destinations(calls, region, det.detector_id)
     ids: dict[str, str] = plan.outputs["destination_ids"]
     props = {"DestinationArn": dest_arn, "KmsKeyArn": key_arn}
     if not found:
@@ -211,14 +218,14 @@ def _plan_samples(plan: Plan, calls: AwsCalls, settings: Settings, det: Detector
         plan.add("sample findings", resource, NOOP, "none asked for (sample_findings: none)", region)
         return
     if wanted == "all":
-        present = sample_finding_types(calls, region, det.detector_id).get("*", 0)
+        present = 0 if det.planned else sample_finding_types(calls, region, det.detector_id).get("*", 0)
         if present:
             plan.add("sample findings", resource, NOOP, f"{present} sample findings already made", region)
             return
         types: list[str] = []
         detail = "one of every finding type, exported like real ones (marked sample)"
     else:
-        present_types = sample_finding_types(calls, region, det.detector_id, tuple(wanted))
+        present_types = {} if det.planned else sample_finding_types(calls, region, det.detector_id, tuple(wanted))
         types = [t for t in wanted if t not in present_types]
         if not types:
             plan.add("sample findings", resource, NOOP, f"all {len(wanted)} types already made", region)
@@ -242,6 +249,12 @@ def export_root(settings: Settings, account: str) -> str:
     return f"{prefix}AWSLogs/{account}/GuardDuty/"
 
 
+def export_prefixes(settings: Settings, account: str) -> list[str]:
+    """``[prefix/]AWSLogs/<account>/GuardDuty/<region>/`` for every exporting region: the export's objects."""
+    root = export_root(settings, account)
+    return [f"{root}{r}/" for r in settings.exporting_regions]
+
+
 def list_exported_objects(settings: Settings, *, wait: bool = False, timeout: float = 360.0,
                           poll: float = 5.0, calls: AwsCalls | None = None):
     """The exported objects in the bucket, one row each: region, day, key, size, last modified.
@@ -262,8 +275,9 @@ def list_exported_objects(settings: Settings, *, wait: bool = False, timeout: fl
     root = export_root(settings, where.account)
     deadline = time.monotonic() + (timeout if wait and settings.apply and settings.sample_findings else 0)
     while True:
+        # No bucket yet (a dry run before it is created): nothing arrived.
         items = calls.pages("s3", settings.home_region, "list_objects_v2", "Contents", f"s3://{settings.bucket}/{root}",
-                            Bucket=settings.bucket, Prefix=root)
+                            absent=("NoSuchBucket",), Bucket=settings.bucket, Prefix=root)
         rows = []
         for item in items:
             rest = item["Key"][len(root):].split("/")

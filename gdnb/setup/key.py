@@ -34,6 +34,8 @@ from gdnb.setup.policies import (
 log = logging.getLogger(__name__)
 
 KEY_DESCRIPTION = "gdnb: encrypts GuardDuty findings exported to S3 ({alias})"
+# Stands for the key id in a dry-run plan made before 00_kms_key created the key.
+PLANNED_KEY_ID = "(created by 00_kms_key)"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +49,7 @@ class KeyInfo:
     spec: str
     usage: str
     manager: str
+    planned: bool = False  # a stand-in for the key 00_kms_key would create (dry runs only)
 
     @property
     def account(self) -> str:
@@ -96,16 +99,32 @@ def check_key_usable(key: KeyInfo, settings: Settings) -> None:
                                "use a customer-managed key: set kms_alias to a new alias so gdnb creates one.")
 
 
-def require_key(calls: AwsCalls, settings: Settings) -> KeyInfo:
-    """The usable key behind the alias; a clear error when it is missing or unusable."""
+def key_for_plan(calls: AwsCalls, settings: Settings, where: Where) -> KeyInfo:
+    """The usable key behind the alias; in a dry run before 00_kms_key made it, the key 00_kms_key would create.
+
+    The stand-in's ARN ends in ``key/(created by 00_kms_key)``, so the plans of notebook 01 can be read on
+    a fresh account before anything is applied.
+
+    Raises
+    ------
+    NotFoundError
+        With ``apply: true`` when the alias does not exist (nothing can name a key that is not there).
+    KeyUnusableError
+        When the alias points to a key GuardDuty cannot use.
+    """
     key = find_key(calls, settings)
-    if key is None:
+    if key is not None:
+        check_key_usable(key, settings)
+        return key
+    if settings.apply:
         raise NotFoundError(
             f"The KMS alias {settings.kms_alias} does not exist in {settings.home_region}. The bucket's default "
             "encryption, its policy and the publishing destination all name the key's exact ARN.",
-            "run 00_kms_key with the same params (apply: true) first.", "NotFoundException")
-    check_key_usable(key, settings)
-    return key
+            "run 00_kms_key with the same params (apply: true) first; to read this step's plan before that, run "
+            "it with apply: false.", "NotFoundException")
+    return KeyInfo(arn=f"arn:{where.partition}:kms:{settings.home_region}:{where.account}:key/{PLANNED_KEY_ID}",
+                   key_id=PLANNED_KEY_ID, state="planned", region=settings.home_region, spec="SYMMETRIC_DEFAULT",
+                   usage="ENCRYPT_DECRYPT", manager="CUSTOMER", planned=True)
 
 
 def current_key_policy(calls: AwsCalls, key: KeyInfo) -> dict | None:
@@ -144,7 +163,7 @@ def plan_key(settings: Settings, calls: AwsCalls | None = None) -> Plan:
     region, alias = settings.home_region, settings.kms_alias
     plan = Plan(f"KMS key {alias} in {region}", settings,
                 outputs={"account": where.account, "partition": where.partition, "home_region": region,
-                         "kms_alias": alias})
+                         "kms_alias": alias, "key_arn": None})  # the key's ARN once it exists
     plan_detectors(plan, calls, settings, where)
 
     key = find_key(calls, settings)

@@ -1,7 +1,9 @@
 """Plans: what a setup step would create, update, delete or leave alone; and carrying them out.
 
 A plan is computed from what exists (read-only calls) and shown as a table before anything changes.
-:func:`apply` carries it out only when the settings say ``apply: true``. Actions that depend on
+:func:`apply` carries it out only when the plan's switch is on in the settings: ``apply: true`` for
+setup steps, ``teardown: true`` for teardown (so a params file that applies setup never tears down by
+accident). Actions that depend on
 values not known until an earlier action ran (the ARN of a key or detector about to be created)
 read them from the apply context, which starts as a copy of :attr:`Plan.outputs`.
 """
@@ -14,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from gdnb.config import Settings
+from gdnb.errors import GdnbError, ThrottledError
 from gdnb.setup.policies import StatementChange, policy_changes
 
 log = logging.getLogger(__name__)
@@ -66,7 +69,7 @@ class Plan:
     title
         E.g. ``KMS key alias/guardduty-alert``.
     settings
-        The settings the plan was made from (``settings.apply`` decides whether :func:`apply` acts).
+        The settings the plan was made from (the setting named by ``switch`` decides whether :func:`apply` acts).
     actions
         In the order they are carried out.
     policies
@@ -74,6 +77,8 @@ class Plan:
     outputs
         Resolved values: ``account``, ``key_arn``, ``detector_ids``... (after :func:`apply`, the real
         ones for what was created).
+    switch
+        The boolean setting that lets :func:`apply` act: ``apply`` (setup), ``teardown`` (teardown).
     """
 
     title: str
@@ -82,6 +87,17 @@ class Plan:
     policies: dict[str, list[StatementChange]] = dataclasses.field(default_factory=dict)
     outputs: dict[str, Any] = dataclasses.field(default_factory=dict)
     applied: bool = False
+    switch: str = "apply"
+
+    @property
+    def will_apply(self) -> bool:
+        """Whether :func:`apply` carries the plan out (its switch is true in the settings)."""
+        return bool(getattr(self.settings, self.switch))
+
+    @property
+    def dry_run_status(self) -> str:
+        """The status of a change :func:`apply` leaves undone because the switch is off."""
+        return "dry run" if self.switch == "apply" else f"dry run ({self.switch}: false)"
 
     def add(self, step: str, resource: str, change: str, detail: str = "", region: str = "",
             run: Callable[[Context], None] | None = None) -> Action:
@@ -112,7 +128,7 @@ class Plan:
         """The actions as a DataFrame (one row each)."""
         import pandas as pd
 
-        return pd.DataFrame([a.as_row() for a in self.actions],
+        return pd.DataFrame([self._row(a) for a in self.actions],
                             columns=["step", "region", "resource", "change", "detail", "status"])
 
     def policy_table(self, policy: str | None = None):
@@ -125,7 +141,13 @@ class Plan:
 
     def records(self) -> list[dict[str, str]]:
         """The actions as plain rows (for :func:`gdnb.record`)."""
-        return [{k: str(v) for k, v in a.as_row().items()} for a in self.actions]
+        return [{k: str(v) for k, v in self._row(a).items()} for a in self.actions]
+
+    def _row(self, action: Action) -> dict[str, Any]:
+        row = action.as_row()
+        if action.status == "planned" and action.change in CHANGES and not self.will_apply:
+            row["status"] = self.dry_run_status  # say so before apply() runs, not only after
+        return row
 
     def _repr_html_(self) -> str:
         head = f"<p><b>{self.title}</b>: {self._summary_text()}</p>"
@@ -133,7 +155,7 @@ class Plan:
 
     def _summary_text(self) -> str:
         counts = ", ".join(f"{n} {k}" for k, n in self.summary().items() if n)
-        state = "applied" if self.applied else ("will apply" if self.settings.apply else "dry run (apply: false)")
+        state = "applied" if self.applied else ("will apply" if self.will_apply else f"dry run ({self.switch}: false)")
         return f"{counts or 'nothing to do'}; {state}"
 
     def __str__(self) -> str:
@@ -150,7 +172,8 @@ def policy_action(plan: Plan, name: str, changes: Sequence[StatementChange]) -> 
 
 
 def apply(plan: Plan) -> Plan:
-    """Carry out ``plan`` when its settings say ``apply: true``; otherwise change nothing.
+    """Carry out ``plan`` when its switch is true in its settings (``apply``, or ``teardown`` for a
+    teardown plan); otherwise change nothing.
 
     Returns
     -------
@@ -160,16 +183,17 @@ def apply(plan: Plan) -> Plan:
     Raises
     ------
     GdnbError
-        From the first action that fails; the actions before it stay done (re-plan and apply again
-        to finish: every step is idempotent).
+        From the first action that fails; the actions before it stay done and the ones after it are not
+        tried. A note on the error says what was done; once its cause is fixed, planning and applying
+        again does only what is left.
     """
     if plan.applied:
         log.info("%s: already applied", plan.title)
         return plan
-    if not plan.settings.apply:
+    if not plan.will_apply:
         for a in plan.actions:
-            a.status = "dry run" if a.change in CHANGES else "no change"
-        log.info("%s: dry run, nothing changed (set apply: true to carry it out)", plan.title)
+            a.status = plan.dry_run_status if a.change in CHANGES else "no change"
+        log.info("%s: dry run, nothing changed (set %s: true to carry it out)", plan.title, plan.switch)
         return plan
     context: Context = plan.outputs
     for a in plan.actions:
@@ -184,8 +208,17 @@ def apply(plan: Plan) -> Plan:
             a.status = "failed"
             done = [f"{d.change} {d.step} {d.resource}" for d in plan.actions if d.status == "done"]
             exc.add_note(f"while trying to {a.change} {a.step} {a.resource}; done before: "
-                         f"{'; '.join(done) or 'nothing'}. Run the step again to finish (it is idempotent).")
+                         f"{'; '.join(done) or 'nothing'}.{_rerun_advice(exc)}")
             raise
         a.status = "done"
     plan.applied = True
     return plan
+
+
+def _rerun_advice(exc: Exception) -> str:
+    # Only a passing condition goes away by itself; anything else fails the same way until its cause is fixed.
+    if isinstance(exc, ThrottledError):
+        return " Run the step again to finish: it plans again and does only what is left."
+    if isinstance(exc, GdnbError):
+        return " Run the step again once the cause is fixed (see Fix): it plans again and does only what is left."
+    return ""
