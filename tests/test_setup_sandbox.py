@@ -511,3 +511,29 @@ def test_export_before_the_bucket_is_a_clear_plan_then_a_clear_error(clean_sandb
     assert dest.change == "create" and "does not exist yet" in dest.detail
     with pytest.raises(SetupError, match="bucket guardduty-alert does not exist yet"):
         plan_export(cfg)
+
+
+def test_a_failing_destination_is_planned_as_an_update_not_a_no_op(clean_sandbox):
+    """When a policy change stops the export, the next run says so and sends the destination again."""
+    import boto3
+
+    import gdnb
+
+    cfg = gdnb.load_settings(overrides={"apply": True, "export_regions": ["ap-northeast-1"],
+                                        "sample_findings": "none"})
+    for plan_step in (gdnb.plan_key, gdnb.plan_bucket, gdnb.plan_export):
+        gdnb.apply(plan_step(cfg))
+    s3 = boto3.client("s3", region_name="ap-northeast-1")
+    s3.delete_bucket_policy(Bucket=cfg.bucket)
+    gd = boto3.client("guardduty", region_name="ap-northeast-1")
+    detector = gd.list_detectors()["DetectorIds"][0]
+    gd.create_sample_findings(DetectorId=detector, FindingTypes=["Recon:EC2/Portscan"])  # the export fails now
+    dest = gd.list_publishing_destinations(DetectorId=detector)["Destinations"][0]
+    assert dest["Status"] == "UNABLE_TO_PUBLISH_FIX_DESTINATION_PROPERTY"
+    gdnb.apply(gdnb.plan_bucket(cfg))  # the policy is back
+    rows = gdnb.plan_export(cfg).table()
+    row = rows[rows["step"] == "publishing destination"].iloc[0]
+    assert row["change"] == "update" and "failing" in row["detail"]
+    gdnb.apply(gdnb.plan_export(cfg))
+    dest = gd.list_publishing_destinations(DetectorId=detector)["Destinations"][0]
+    assert dest["Status"] == "PUBLISHING"

@@ -155,7 +155,8 @@ class AwsCalls:
                 # GuardDuty's answer to a value it does not accept; its message says which one.
                 message = str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
                 raise GuardDutyRequestError(operation, resource, message) from exc
-            translated = translate_client_error(exc, iam_action(service, operation), resource)
+            translated = translate_client_error(exc, iam_action(service, operation), resource,
+                                                  profile=self.settings.profile)
             if translated is exc:
                 raise
             raise translated from exc

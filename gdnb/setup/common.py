@@ -6,6 +6,7 @@ import dataclasses
 
 import botocore.exceptions
 
+from gdnb import aws
 from gdnb.config import Settings
 from gdnb.errors import AwsError, ConfigError, SetupError
 from gdnb.regions import export_allowed, is_opt_in, partition_of
@@ -71,6 +72,8 @@ def resolve_account(calls: AwsCalls, settings: Settings) -> Where:
         raise AwsError("No AWS credentials found.",
                        "set AWS_PROFILE (or profile: in the params file), or run `eval \"$(gdnb sandbox env)\"` "
                        "to use the offline sandbox.") from exc
+    except aws.CREDENTIAL_EXCEPTIONS as exc:
+        raise aws.credentials_error(exc, settings) from exc
     except botocore.exceptions.EndpointConnectionError as exc:
         raise AwsError(f"Cannot reach the AWS endpoint ({exc}).",
                        "check your network, or start the sandbox with `gdnb sandbox up` if AWS_ENDPOINT_URL "

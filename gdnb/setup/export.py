@@ -182,6 +182,10 @@ def _plan_frequency(plan: Plan, calls: AwsCalls, settings: Settings, det: Detect
              run=run)
 
 
+# GuardDuty's status for a destination it can no longer write to (a policy or the key changed).
+FAILING_STATUS = "UNABLE_TO_PUBLISH_FIX_DESTINATION_PROPERTY"
+
+
 def _plan_destination(plan: Plan, calls: AwsCalls, det: DetectorInfo, dest_arn: str, key_arn: str,
                       waiting: str) -> None:
     region = det.region
@@ -198,7 +202,8 @@ def _plan_destination(plan: Plan, calls: AwsCalls, det: DetectorInfo, dest_arn: 
         return
     current = found[0]
     ids[region] = current.destination_id
-    if same_destination(current.destination_arn, dest_arn) and current.kms_key_arn == key_arn:
+    same = same_destination(current.destination_arn, dest_arn) and current.kms_key_arn == key_arn
+    if same and current.status != FAILING_STATUS:
         plan.add("publishing destination", dest_arn, NOOP, f"{current.destination_id}: {current.status}", region)
         return
 
@@ -206,9 +211,10 @@ def _plan_destination(plan: Plan, calls: AwsCalls, det: DetectorInfo, dest_arn: 
         calls.call("guardduty", region, "update_publishing_destination", current.destination_id,
                    DetectorId=det.detector_id, DestinationId=current.destination_id, DestinationProperties=props)
 
-    plan.add("publishing destination", dest_arn, UPDATE,
-             f"{current.destination_id} exported to {current.destination_arn} with {current.kms_key_arn}{waiting}",
-             region, run=update)
+    detail = (f"{current.destination_id} is failing ({FAILING_STATUS}): GuardDuty stopped exporting; sent again "
+              "so GuardDuty checks the key and bucket policies anew" if same else
+              f"{current.destination_id} exported to {current.destination_arn} with {current.kms_key_arn}")
+    plan.add("publishing destination", dest_arn, UPDATE, detail + waiting, region, run=update)
 
 
 def _plan_samples(plan: Plan, calls: AwsCalls, settings: Settings, det: DetectorInfo) -> None:
