@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any
 
 import botocore.exceptions
 import pandas as pd
-import yaml
 from pyathena.formatter import DefaultParameterFormatter
 from tqdm import tqdm
 
@@ -55,6 +54,9 @@ GLUE_DELETE_BATCH = 25  # BatchDeletePartition
 LIST_WORKERS = 8
 METHODS = ("sql", "glue")
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
+# What a region folder looks like: a new region GuardDuty exports from must not be dropped because gdnb's
+# list of regions is older than it; it is registered and named in the report instead.
+REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -80,6 +82,16 @@ class Discovery:
     list_calls: int
     skipped: list[str]
     scope: Callable[[tuple[str, ...]], bool]
+    unknown_regions: list[str] = dataclasses.field(default_factory=list)
+
+    def in_window(self, window: tuple[dt.date, dt.date]) -> list[Partition]:
+        """The partitions found whose day is in ``window`` (``(start, end)``, both inclusive)."""
+        return in_window(self.partitions, *window)
+
+    def records(self) -> dict[str, Any]:
+        """What a notebook records: the layout, the partitions found, the LIST calls, what was skipped."""
+        return {"layout": self.frame(), "partitions": len(self.partitions), "list_calls": self.list_calls,
+                "skipped": list(self.skipped), "unknown_regions": list(self.unknown_regions)}
 
     def frame(self) -> pd.DataFrame:
         """The layout found: one row per account and region, with its number of days, first and last."""
@@ -92,7 +104,8 @@ class Discovery:
         days = {p.day for p in self.partitions}
         return (f"{len(self.partitions)} partitions ({len(accounts)} accounts, {len(regions)} regions, "
                 f"{len(days)} days) found with {self.list_calls} LIST calls"
-                + (f"; {len(self.skipped)} prefixes skipped" if self.skipped else ""))
+                + (f"; {len(self.skipped)} prefixes skipped" if self.skipped else "")
+                + (f"; {unknown_regions_warning(self.unknown_regions)}" if self.unknown_regions else ""))
 
     def __repr__(self) -> str:
         return f"{self.summary()}\n{self.frame().to_string(index=False)}"
@@ -101,6 +114,12 @@ class Discovery:
         import html
 
         return f"<p><b>{html.escape(self.summary())}</b></p>" + self.frame().to_html(index=False)
+
+
+def unknown_regions_warning(regions: Sequence[str]) -> str:
+    """The warning about region folders that gdnb's list of regions does not have."""
+    return (f"warning: region folder(s) {', '.join(regions)} are not in gdnb's list of AWS regions; their "
+            "partitions are kept (a newer region?) - check that GuardDuty wrote them")
 
 
 def _by_prefix(partitions: Sequence[Partition]) -> pd.DataFrame:
@@ -180,11 +199,21 @@ def discover_partitions(settings: Settings, s3: Any = None, *, start: dt.date | 
     bucket, root = settings.bucket, findings_prefix(settings)
     want_regions, want_accounts = set(regions), set(accounts)
     skipped: list[str] = []
+    unknown: set[str] = set()
 
     def keep(value: str, ok: bool, where: str) -> bool:
         if not ok:
             skipped.append(where + value + "/")
         return ok
+
+    def accept_region(parent: tuple[str, ...], name: str) -> bool:
+        if not keep(name, bool(REGION_RE.match(name)), f"{root}{parent[0]}/GuardDuty/"):
+            return False
+        if want_regions and name not in want_regions:
+            return False
+        if name not in ALL_REGIONS:
+            unknown.add(name)
+        return True
 
     def level(parents: list[tuple[str, ...]], prefix_of: Callable[[tuple[str, ...]], str],
               accept: Callable[[tuple[str, ...], str], bool]) -> list[tuple[str, ...]]:
@@ -210,9 +239,7 @@ def discover_partitions(settings: Settings, s3: Any = None, *, start: dt.date | 
     accounts_found = level([()], lambda p: root,
                            lambda p, n: keep(n, bool(_ACCOUNT_RE.match(n)), root) and (not want_accounts
                                                                                        or n in want_accounts))
-    region_level = level(accounts_found, lambda p: f"{root}{p[0]}/GuardDuty/",
-                         lambda p, n: keep(n, n in ALL_REGIONS, f"{root}{p[0]}/GuardDuty/")
-                         and (not want_regions or n in want_regions))
+    region_level = level(accounts_found, lambda p: f"{root}{p[0]}/GuardDuty/", accept_region)
     years = level(region_level, lambda p: f"{root}{p[0]}/GuardDuty/{p[1]}/",
                   lambda p, n: keep(n, bool(re.fullmatch(r"\d{4}", n)), f"{root}{p[0]}/GuardDuty/{p[1]}/")
                   and (start is None or int(n) >= start.year) and (end is None or int(n) <= end.year))
@@ -238,7 +265,10 @@ def discover_partitions(settings: Settings, s3: Any = None, *, start: dt.date | 
     if skipped:
         log.warning("skipped %d prefixes that are not part of the GuardDuty layout, e.g. %s", len(skipped),
                     skipped[0])
-    return Discovery(partitions=partitions, list_calls=counter.calls, skipped=skipped, scope=scope)
+    if unknown:
+        log.warning("%s", unknown_regions_warning(sorted(unknown)))
+    return Discovery(partitions=partitions, list_calls=counter.calls, skipped=skipped, scope=scope,
+                     unknown_regions=sorted(unknown))
 
 
 def partition_bytes(settings: Settings, partitions: Iterable[Partition], s3: Any = None) -> int:
@@ -397,6 +427,7 @@ class SyncReport:
     query_ids: list[str]
     skipped_prefixes: list[str]
     seconds: float
+    unknown_regions: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -411,6 +442,22 @@ class SyncReport:
                 f"{f' (would drop {len(self.dropped)})' if self.dropped and not self.applied else ''}, "
                 f"moved {len(self.relocated)}; {self.write_calls} {self.write_unit}, {self.list_calls} LIST calls, "
                 f"{self.seconds:.1f} s")
+
+    def preview(self, limit: int = 1500) -> str:
+        """The first statement (at most ``limit`` characters), or what there is to say when there is none."""
+        if not self.statements:
+            return "nothing to register" if not self.changed else "method glue: Glue batch calls, no SQL statement"
+        first = self.statements[0]
+        more = f"\n... ({len(first) - limit} more characters)" if len(first) > limit else ""
+        others = f"\n... and {len(self.statements) - 1} more statement(s)" if len(self.statements) > 1 else ""
+        return first[:limit] + more + others
+
+    def records(self) -> dict[str, Any]:
+        """What a notebook records: found, registered before, added, dropped, moved, write and LIST calls."""
+        return {"applied": self.applied, "discovered": self.discovered, "registered_before": self.registered_before,
+                "added": len(self.added), "dropped": len(self.dropped), "relocated": len(self.relocated),
+                "write_calls": self.write_calls, "write_unit": self.write_unit, "list_calls": self.list_calls,
+                "unknown_regions": list(self.unknown_regions)}
 
     @property
     def write_unit(self) -> str:
@@ -433,6 +480,8 @@ class SyncReport:
 
     def __str__(self) -> str:
         lines = [self.summary()]
+        if self.unknown_regions:
+            lines.append(unknown_regions_warning(self.unknown_regions))
         for row in self.added_by_prefix().itertuples():
             lines.append(f"  {'added' if self.applied else 'to add'} {row.account} {row.region}: {row.days} days "
                          f"{row.first} .. {row.last}")
@@ -446,7 +495,10 @@ class SyncReport:
     def _repr_html_(self) -> str:
         import html
 
-        return f"<p><b>{html.escape(self.summary())}</b></p>" + self.added_by_prefix().to_html(index=False)
+        warning = (f"<p><b>{html.escape(unknown_regions_warning(self.unknown_regions))}</b></p>"
+                   if self.unknown_regions else "")
+        return (f"<p><b>{html.escape(self.summary())}</b></p>" + warning
+                + self.added_by_prefix().to_html(index=False))
 
 
 def _check_partitioned_table(settings: Settings, glue: Any, table: str) -> dict[str, Any]:
@@ -539,7 +591,7 @@ def sync_partitions(settings: Settings, *, session: Session | None = None, table
                         registered_before=len(registered), added=plan.add, dropped=plan.drop,
                         relocated=plan.relocate, statements=statements, write_calls=write_calls,
                         list_calls=discovery.list_calls, query_ids=query_ids, skipped_prefixes=discovery.skipped,
-                        seconds=time.monotonic() - began)
+                        seconds=time.monotonic() - began, unknown_regions=discovery.unknown_regions)
     log.info("%s", report.summary())
     return report
 
@@ -616,7 +668,9 @@ def add_sync_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
     parser.add_argument("--method", choices=METHODS, default="sql",
                         help="sql: batched ALTER TABLE ADD PARTITION (default); glue: BatchCreatePartition")
     parser.add_argument("--drop-missing", action="store_true", help="also drop partitions whose prefix is gone")
-    parser.add_argument("--dry-run", action="store_true", help="only say what would be added")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="only say what would be added, even with apply: true (without apply: true nothing "
+                        "is changed either)")
     parser.add_argument("--start", type=dt.date.fromisoformat, default=None, help="first day to look at (YYYY-MM-DD)")
     parser.add_argument("--end", type=dt.date.fromisoformat, default=None, help="last day to look at (YYYY-MM-DD)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -624,15 +678,25 @@ def add_sync_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
 
 
 def run_sync_command(args: argparse.Namespace) -> int:
-    """Run ``gdnb partitions sync`` from parsed arguments; print what was added."""
-    overrides = {key: yaml.safe_load(value) for key, value in args.param}
+    """Run ``gdnb partitions sync`` from parsed arguments; print what was (or would be) added.
+
+    The catalog changes only when the settings say ``apply: true`` and ``--dry-run`` is not given
+    (plan, then apply); ``regions`` limits the discovery to those regions.
+    """
+    from gdnb.report.runner import parse_value  # here: gdnb.report imports this module
+
+    overrides = {key: parse_value(value) for key, value in args.param}
     settings = load_settings(args.params, overrides=overrides)
+    apply = settings.apply and not args.dry_run
     report = sync_partitions(settings, table=args.table, method=args.method, drop_missing=args.drop_missing,
-                             apply=not args.dry_run, start=args.start, end=args.end,
+                             apply=apply, start=args.start, end=args.end, regions=settings.regions,
                              progress=False if args.no_progress else None)
     print(report)
     if not report.changed:
         print("nothing to register: the catalog already has every partition in S3")
+    elif not settings.apply and not args.dry_run:
+        print(f"nothing was changed: apply is false in {args.params}. Set apply: true there (or pass -p apply true) "
+              "to register these partitions.")
     return 0
 
 

@@ -7,11 +7,15 @@ import datetime as dt
 import athena_support as sup
 import boto3
 import botocore.awsrequest
+import pandas as pd
 import pytest
+import sqlglot
 from pyathena.util import RetryConfig
 
 from gdnb.athena import (
     MB,
+    QueryResult,
+    QueryStats,
     Session,
     billed_bytes,
     ensure_workgroup,
@@ -19,9 +23,10 @@ from gdnb.athena import (
     plan_workgroup,
     query_cost_usd,
     query_failure,
+    summarize_scans,
 )
 from gdnb.athena.session import DEFAULT_RETRY
-from gdnb.athena.sqlcheck import referenced_tables, unbounded_tables
+from gdnb.athena.sqlcheck import referenced_tables, tables_in_database, unbounded_tables
 from gdnb.errors import NotFoundError, QueryError, RegionMismatchError, ThrottledError
 from gdnb.partitions import sync_partitions
 from gdnb.tables import create_tables
@@ -66,10 +71,78 @@ def test_failure_reasons_become_errors_that_say_what_to_do():
 def test_raw_sql_table_checks():
     sql = ("WITH x AS (SELECT * FROM gd_findings WHERE date_partition >= '2026/01/01') "
            "SELECT * FROM x JOIN gd_logs g ON x.id = g.id")
-    assert referenced_tables(sql) == ["gd_findings", "gd_logs"]
+    assert referenced_tables(sql) == [(None, "gd_findings"), (None, "gd_logs")]
     assert unbounded_tables(sql, {"gd_findings"}) == []
     assert unbounded_tables("SELECT count(*) FROM gd_findings WHERE type = 'x'", {"gd_findings"}) == ["gd_findings"]
     assert referenced_tables("ALTER TABLE gd_findings ADD PARTITION (a='b')") == []
+
+
+def test_referenced_tables_keep_their_database_and_only_the_sessions_are_checked():
+    sql = ("SELECT * FROM information_schema.tables t JOIN other_db.gd_findings o ON t.table_name = o.id "
+           "JOIN guardduty.gd_logs g ON g.id = o.id JOIN awsdatacatalog.guardduty.gd_findings f ON f.id = g.id "
+           "JOIN plain p ON p.id = f.id")
+    refs = referenced_tables(sql)
+    assert refs == [(None, "plain"), ("guardduty", "gd_findings"), ("guardduty", "gd_logs"),
+                    ("information_schema", "tables"), ("other_db", "gd_findings")]
+    assert tables_in_database(refs, "guardduty") == ["plain", "gd_findings", "gd_logs"]
+    assert tables_in_database([("information_schema", "tables")], "information_schema") == []
+    # a CTE named like a table in another database does not hide that table
+    assert referenced_tables("WITH t AS (SELECT 1 AS a) SELECT * FROM t, other_db.t") == [("other_db", "t")]
+
+
+def test_the_window_guard_knows_qualified_and_unparseable_sql():
+    partitioned = {"gd_findings", "gd_findings_projected"}
+    assert unbounded_tables("SELECT * FROM guardduty.gd_findings WHERE type = 'x'", partitioned,
+                            "guardduty") == ["gd_findings"]
+    assert unbounded_tables("SELECT * FROM other_db.gd_findings WHERE type = 'x'", partitioned, "guardduty") == []
+    broken = "SELECT id FROM gd_findings_projected WHERE ((type = 'x'"
+    with pytest.raises(sqlglot.errors.ParseError):
+        sqlglot.parse_one(broken, read="athena")
+    assert referenced_tables(broken) == []
+    assert unbounded_tables(broken, partitioned, "guardduty") == ["gd_findings_projected"]
+    assert unbounded_tables(broken + " AND date_partition > '2026/01/01'", partitioned, "guardduty") == []
+    assert unbounded_tables("SELECT * FROM gd_logs WHERE ((", partitioned, "guardduty") == []
+
+
+def _result(rows: list[dict], scanned: int, name: str = "q") -> QueryResult:
+    stats = QueryStats(query_id=f"id-{name}", state="SUCCEEDED", statement_type="DML", bytes_scanned=scanned,
+                       billed_bytes=billed_bytes(scanned), cost_usd=query_cost_usd(scanned), engine_ms=1,
+                       total_ms=2, output_location=None, rows=len(rows), name=name)
+    return QueryResult(frame=pd.DataFrame(rows, columns=["type", "findings"]), stats=stats)
+
+
+def test_a_scan_comparison_gives_shares_ratios_and_whether_the_answers_agree():
+    import matplotlib.pyplot as plt
+
+    answer = [{"type": "Recon:EC2/Portscan", "findings": 3}]
+    full, pruned, projected = _result(answer, 8000, "full"), _result(answer, 3000), _result(answer, 3000)
+    scans = summarize_scans({"gd_logs": full, "gd_findings": pruned, "gd_findings_projected": projected},
+                            minimum_bytes=3000)
+    assert scans.baseline == "gd_logs" and scans.same_answer()
+    assert scans.share("gd_findings") == pytest.approx(0.375) and scans.ratio_to_minimum("gd_findings") == 1.0
+    records = scans.records()
+    assert records["share_of_baseline"] == {"gd_logs": 1.0, "gd_findings": 0.375, "gd_findings_projected": 0.375}
+    assert records["ratio_to_minimum"]["gd_logs"] == pytest.approx(8000 / 3000) and records["same_answer"] is True
+    assert list(scans.frame["query"]) == ["gd_logs", "gd_findings", "gd_findings_projected"]
+    assert "37.5% of gd_logs" in scans.summary() and "1.00 x the window's objects" in scans.summary()
+    ax = scans.plot()
+    assert ax.get_title() and ax.get_xlabel() == "MiB scanned" and ax.get_ylabel()
+    plt.close(ax.figure)
+    other = _result([{"type": "Recon:EC2/Portscan", "findings": 4}], 3000)
+    differs = summarize_scans({"gd_logs": full, "gd_findings": pruned, "gd_findings_projected": other})
+    assert not differs.same_answer() and differs.ratio_to_minimum("gd_findings") is None
+    with pytest.raises(QueryError, match="baseline 'nope'"):
+        summarize_scans({"gd_logs": full}, baseline="nope")
+    with pytest.raises(QueryError, match="No result labelled 'x'"):
+        scans.share("x")
+
+
+def test_distinct_counts_values_and_names_a_missing_column():
+    assert _result([], 0).distinct("type") == 0
+    result = _result([{"type": "a", "findings": 1}, {"type": "a", "findings": 2}, {"type": None, "findings": 3}], 1)
+    assert result.distinct("type") == 1 and result.distinct("findings") == 3
+    with pytest.raises(QueryError, match="no column 'Type'"):
+        result.distinct("Type")
 
 
 def test_default_retry_covers_athena_throttling():
@@ -183,6 +256,78 @@ def test_unbounded_raw_sql_is_refused_before_it_is_sent(env):
     assert "allow_full_scan=True" in err.value.fix and session.history.empty
     full = session.sql("SELECT count(*) AS n FROM gd_findings", allow_full_scan=True)
     assert int(full.frame["n"][0]) == env["reply"]["rows"]
+
+
+def test_the_window_guard_holds_without_preflight_and_for_sql_it_cannot_parse(env):
+    unchecked = Session(env["settings"], preflight=False)
+    with pytest.raises(QueryError, match="gd_findings without a date window"):
+        unchecked.sql("SELECT count(*) AS n FROM gd_findings WHERE type = 'Recon:EC2/Portscan'")
+    checked = Session(env["settings"])
+    with pytest.raises(QueryError, match="gd_findings_projected without a date window") as err:
+        checked.sql("SELECT id FROM gd_findings_projected WHERE ((type = 'x'")
+    assert "allow_full_scan=True" in err.value.fix
+    assert unchecked.history.empty and checked.history.empty  # nothing was sent
+    bounded = unchecked.sql("SELECT count(*) AS n FROM gd_findings WHERE date_partition >= '2000/01/01'")
+    assert int(bounded.frame["n"][0]) == env["reply"]["rows"]
+    with pytest.raises(QueryError) as err:  # on purpose: sent, and Athena reports the syntax error
+        checked.sql("SELECT id FROM gd_findings_projected WHERE ((type = 'x'", allow_full_scan=True)
+    assert err.value.query_id and checked.history.iloc[-1]["query_id"] == err.value.query_id
+
+
+def test_tables_of_other_databases_and_information_schema_are_left_to_athena(env):
+    session = Session(env["settings"])
+    with pytest.raises(QueryError) as err:
+        session.sql("SELECT * FROM other_db.t")
+    assert not isinstance(err.value, NotFoundError) and err.value.query_id  # Athena ran it and said why
+    assert "other_db" in str(err.value) and "guardduty.t " not in str(err.value)
+    statement = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'guardduty'"
+    try:
+        session.sql(statement)
+    except QueryError as exc:  # the sandbox's Athena has no information_schema; AWS's answers
+        assert not isinstance(exc, NotFoundError) and "guardduty.tables" not in str(exc)
+    assert session.history.iloc[-1]["sql"] == statement and session.history.iloc[-1]["query_id"]
+    with pytest.raises(NotFoundError, match=r"guardduty\.gd_nope does not exist"):
+        session.sql("SELECT count(*) FROM guardduty.gd_nope")
+
+
+def test_new_findings_per_day_are_the_days_of_the_window(env):
+    session = Session(env["settings"])
+    start, end = END - dt.timedelta(days=1), END
+    window = {"start_day": f"{start:%Y/%m/%d}", "end_day": f"{end:%Y/%m/%d}", "start": start.isoformat(),
+              "end": end.isoformat()}
+    earlier = session.sql("SELECT count(DISTINCT id) AS n FROM gd_findings WHERE date_partition BETWEEN "
+                          "%(start_day)s AND %(end_day)s AND substr(createdat, 1, 10) < %(start)s", window)
+    assert int(earlier.frame["n"][0]) > 0  # findings created before the window and updated in it exist
+    created = session.sql("SELECT count(DISTINCT id) AS n FROM gd_findings WHERE date_partition BETWEEN "
+                          "%(start_day)s AND %(end_day)s AND substr(createdat, 1, 10) BETWEEN %(start)s AND %(end)s",
+                          window)
+    by_day = session.run("summarize_findings_by_day", start=start, end=end).frame
+    assert set(by_day["day"]) <= {start.isoformat(), end.isoformat()} and len(by_day) >= 1
+    assert int(by_day["findings"].sum()) == int(created.frame["n"][0])
+    bands = by_day[["critical", "high", "medium", "low"]].astype("int64").sum(axis=1)
+    assert bands.tolist() == by_day["findings"].astype("int64").tolist()
+
+
+def test_docs_query_chart_and_distinct_findings(env):
+    import matplotlib.pyplot as plt
+
+    session = Session(env["settings"])
+    docs = session.run("list_dns_exfiltration_aws_docs")
+    ids = session.sql("SELECT count(DISTINCT id) AS n FROM gd_logs WHERE type = 'Trojan:EC2/DNSDataExfiltration'",
+                      name="distinct dns findings")
+    assert docs.distinct("findingid") == int(ids.frame["n"][0])
+    with pytest.raises(QueryError, match="no column 'FindingID'") as err:
+        docs.distinct("FindingID")
+    assert "findingid" in err.value.fix
+    ax = docs.plot()
+    try:
+        assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel() == "domain"
+    finally:
+        plt.close(ax.figure)
+    assert session.rows_by_query() == {"list_dns_exfiltration_aws_docs": len(docs), "distinct dns findings": 1}
+    costs = session.costs()
+    assert list(costs["name"]) == ["list_dns_exfiltration_aws_docs", "distinct dns findings", "total"]
+    assert costs.iloc[-1]["cost_usd"] == pytest.approx(session.total_cost) and session.total_cost > 0
 
 
 def test_failed_query_raises_with_reason_and_id_and_costs_nothing(env):

@@ -18,6 +18,7 @@ from gdnb.athena import Session, ensure_workgroup
 from gdnb.config import load_settings
 from gdnb.notebooks import run_notebook
 from gdnb.partitions import sync_partitions
+from gdnb.queries import catalog
 from gdnb.record import read_records
 from gdnb.tables import create_tables
 
@@ -56,26 +57,36 @@ def test_notebooks_02_03_04_on_a_seeded_sandbox(seeded, tmp_path):
     last_3_days = {"end": END.isoformat(), "lookback_days": 3}
     nb03 = read_records(run_notebook("03_manual_partitions", PARAMS, last_3_days, output_dir=tmp_path / "first"))
     partitions = DAYS * len(s.exporting_regions)
-    assert nb03["partitions_found"] == partitions and nb03["partitions_added"] == partitions
+    first, second = nb03["syncs"]
+    assert nb03["discovery"]["partitions"] == partitions and first["added"] == partitions
+    assert nb03["discovery"]["unknown_regions"] == [] and len(nb03["discovery"]["layout"]) == len(s.exporting_regions)
     assert nb03["msck_added"] == 0
-    assert nb03["sync_statements"] == 1
-    assert nb03["second_sync_added"] == 0 and nb03["second_sync_statements"] == 0
-    assert nb03["pruning_ratio"] == pytest.approx(1.0)
-    assert nb03["same_answer"] is True
-    scans = {row["query"]: row for row in nb03["scans"]}
-    assert scans["gd_findings_projected"]["bytes_scanned"] == scans["gd_findings"]["bytes_scanned"]
-    assert scans["gd_findings"]["bytes_scanned"] < 0.6 * scans["gd_logs"]["bytes_scanned"]  # 3 of 8 days
+    assert first["applied"] and first["write_calls"] == 1 and first["write_unit"] == "statements"
+    assert second["added"] == 0 and second["write_calls"] == 0
+    scans = nb03["scans"]
+    assert scans["ratio_to_minimum"]["gd_findings"] == pytest.approx(1.0)
+    assert scans["ratio_to_minimum"]["gd_findings_projected"] == pytest.approx(1.0)
+    assert scans["same_answer"] is True and scans["baseline"] == "gd_logs"
+    table = {row["query"]: row for row in scans["table"]}
+    assert table["gd_findings_projected"]["bytes_scanned"] == table["gd_findings"]["bytes_scanned"]
+    assert table["gd_findings"]["bytes_scanned"] < 0.6 * table["gd_logs"]["bytes_scanned"]  # 3 of 8 days
+    assert scans["share_of_baseline"]["gd_findings"] == pytest.approx(
+        table["gd_findings"]["bytes_scanned"] / table["gd_logs"]["bytes_scanned"])
+    assert nb03["query_cost_usd"] > 0
 
     nb04 = read_records(run_notebook("04_exfiltration_queries", PARAMS, {**window,
                                                                          "manifest_path": seeded["manifest"]},
                                      output_dir=tmp_path / "first"))
-    incidents = {row["kind"]: row for row in nb04["incidents"]}
+    incidents = {row["kind"]: row for row in nb04["incidents"]["rows"]}
     assert set(incidents) == {"dns_exfiltration", "instance_credential_exfiltration", "s3_exfiltration"}
     assert all(row["found"] and row["match"] for row in incidents.values()), incidents
     assert all(row["expected_count"] == row["found_count"] for row in incidents.values())
-    assert nb04["incidents_all_found"] is True and nb04["type_counts_match"] is True
-    assert nb04["family_rows"]["dns"] >= 1 and nb04["family_rows"]["s3"] >= 1
-    assert nb04["docs_query_rows"] > nb04["docs_query_findings"] >= 1  # the docs query repeats updated findings
+    assert nb04["incidents"]["all_match"] is True and nb04["type_counts"]["all_match"] is True
+    rows = nb04["rows"]
+    assert set(catalog.families().values()) <= set(rows)  # every family's query ran
+    assert rows["list_dns_exfiltration"] >= 1 and rows["list_s3_exfiltration"] >= 1
+    assert rows["list_dns_exfiltration_aws_docs"] > nb04["docs_query_findings"] >= 1  # it repeats updated findings
+    assert 1 <= rows["summarize_findings_by_day"] <= DAYS  # at most one row per day of the window
     assert nb04["query_cost_usd"] > 0
 
 
@@ -88,5 +99,5 @@ def test_notebook_04_without_a_manifest_says_there_is_nothing_to_compare(seeded,
     out = run_notebook("04_exfiltration_queries", PARAMS, {"end": END.isoformat(), "lookback_days": DAYS},
                        output_dir=tmp_path)
     records = read_records(out)
-    assert records["incidents"] == [] and records["incidents_all_found"] is False
-    assert "nothing to compare" in out.read_text()
+    assert records["incidents"]["rows"] == [] and records["incidents"]["all_match"] is False
+    assert "nothing to compare" in records["incidents"]["note"] and "nothing to compare" in out.read_text()

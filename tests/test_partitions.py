@@ -146,12 +146,33 @@ def test_discovery_skips_what_is_not_the_layout_and_honours_filters(clean_sandbo
         s3.put_object(Bucket="disc-odd", Key=key, Body=b"{}")
     found = discover_partitions(sup.settings(bucket="disc-odd", prefix="gd"))
     assert len(found.partitions) == 6
+    assert [p.values[1:] for p in found.in_window((DAY0 + dt.timedelta(days=2), DAY0 + dt.timedelta(days=9)))] == [
+        ("ap-northeast-1", "2026/02/01"), ("us-east-1", "2026/02/01")]
+    assert found.records()["partitions"] == 6 and found.records()["unknown_regions"] == []
     assert {"gd/AWSLogs/notanaccount/", f"gd/AWSLogs/{ACCOUNT}/GuardDuty/moon-1/"} <= set(found.skipped)
     limited = discover_partitions(sup.settings(bucket="disc-odd", prefix="gd"), regions=["us-east-1"],
                                   start=DAY0 + dt.timedelta(days=1))
     assert [p.values[1:] for p in limited.partitions] == [("us-east-1", "2026/01/31"), ("us-east-1", "2026/02/01")]
     assert limited.scope((ACCOUNT, "us-east-1", "2026/01/31")) and not limited.scope((ACCOUNT, "eu-west-1",
                                                                                      "2026/01/31"))
+
+
+def test_a_region_folder_gdnb_does_not_know_is_registered_and_named(clean_sandbox):
+    sup.create_bucket("sync-b", "us-east-1")
+    _write_layout("sync-b", ["us-east-1", "xy-newplace-7"], days=2, objects_per_day=1)
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.put_object(Bucket="sync-b", Key=f"AWSLogs/{ACCOUNT}/GuardDuty/not_a_region/2026/01/30/x", Body=b"{}")
+    found = discover_partitions(sup.settings(bucket="sync-b"))
+    assert {p.region for p in found.partitions} == {"us-east-1", "xy-newplace-7"}
+    assert found.unknown_regions == ["xy-newplace-7"] and "xy-newplace-7" in found.summary()
+    assert found.skipped == [f"AWSLogs/{ACCOUNT}/GuardDuty/not_a_region/"]
+    _glue_table()
+    report = sync_partitions(sup.settings(bucket="sync-b"), method="glue")
+    assert len(report.added) == 4 and report.unknown_regions == ["xy-newplace-7"]
+    assert "warning: region folder(s) xy-newplace-7 are not in gdnb's list" in str(report)
+    assert "xy-newplace-7" in report._repr_html_()
+    registered = registered_partitions(boto3.client("glue", region_name="us-east-1"), "guardduty", "gd_findings")
+    assert (ACCOUNT, "xy-newplace-7", "2026/01/31") in registered
 
 
 def _glue_table(database: str = "guardduty", table: str = "gd_findings", bucket: str = "sync-b",
@@ -178,6 +199,7 @@ def test_glue_sync_registers_missing_then_nothing(clean_sandbox):
     assert len(registered_partitions(glue, "guardduty", "gd_findings")) == 6
     second = sync_partitions(s, method="glue")
     assert second.added == [] and second.write_calls == 0 and not second.changed
+    assert second.preview() == "nothing to register"
     assert second.registered_before == 6
     # a day disappears from S3: kept unless asked to drop, then dropped
     s3 = boto3.client("s3", region_name="us-east-1")
@@ -197,6 +219,10 @@ def test_dry_run_changes_nothing(clean_sandbox):
     report = sync_partitions(sup.settings(bucket="sync-b", apply=False), method="sql")
     assert not report.applied and len(report.added) == 2 and len(report.statements) == 1
     assert "would add 2" in report.summary()
+    assert report.preview() == report.statements[0] and report.preview().startswith("ALTER TABLE `gd_findings`")
+    short = report.preview(limit=40)
+    assert short.startswith(report.statements[0][:40]) and "more characters" in short
+    assert report.records()["added"] == 2 and report.records()["applied"] is False
     assert registered_partitions(boto3.client("glue", region_name="us-east-1"), "guardduty", "gd_findings") == {}
 
 
@@ -212,19 +238,42 @@ def test_sync_refuses_missing_and_projected_tables(clean_sandbox):
         sync_partitions(sup.settings(bucket="sync-b"), method="msck")
 
 
-def test_cli_sync_says_what_it_added(clean_sandbox, tmp_path, capsys):
+def test_cli_sync_applies_only_with_apply_true_and_reads_only_the_regions_asked_for(clean_sandbox, tmp_path, capsys):
     sup.create_bucket("sync-b", "us-east-1")
-    _write_layout("sync-b", ["us-east-1"], days=2, objects_per_day=1)
+    _write_layout("sync-b", ["us-east-1", "eu-west-1"], days=2, objects_per_day=1)
     _glue_table()
+    glue = boto3.client("glue", region_name="us-east-1")
     params = tmp_path / "p.yaml"
-    params.write_text("bucket: sync-b\nhome_region: us-east-1\naccount_id: '123456789012'\n")
-    assert cli_sync(["-f", str(params), "--method", "glue", "-p", "regions", "[us-east-1]"]) == 0
+    params.write_text("bucket: sync-b\nhome_region: us-east-1\naccount_id: '123456789012'\n")  # apply: false
+    assert cli_sync(["-f", str(params), "--method", "glue"]) == 0
+    out = capsys.readouterr().out
+    assert "would add 4" in out and "nothing was changed: apply is false" in out
+    assert registered_partitions(glue, "guardduty", "gd_findings") == {}
+    applying = ["-f", str(params), "--method", "glue", "-p", "apply", "true"]
+    assert cli_sync([*applying, "--dry-run"]) == 0
+    assert "would add 4" in capsys.readouterr().out and registered_partitions(glue, "guardduty", "gd_findings") == {}
+    assert cli_sync([*applying, "-p", "regions", "[us-east-1]"]) == 0  # the help's own example
     out = capsys.readouterr().out
     assert "added 2" in out and f"added {ACCOUNT} us-east-1: 2 days 2026-01-30 .. 2026-01-31" in out
-    assert cli_sync(["-f", str(params), "--method", "glue"]) == 0
+    assert {v[1] for v in registered_partitions(glue, "guardduty", "gd_findings")} == {"us-east-1"}
+    assert cli_sync([*applying, "-p", "regions", "[us-east-1]"]) == 0
     assert "nothing to register" in capsys.readouterr().out
-    assert cli_sync(["-f", str(params), "-p", "bucket", "Not_A_Bucket"]) == 2
-    assert "Invalid setting 'bucket'" in capsys.readouterr().err
+    assert cli_sync(applying) == 0
+    assert "added 2" in capsys.readouterr().out and len(registered_partitions(glue, "guardduty", "gd_findings")) == 4
+
+
+@pytest.mark.parametrize(("override", "named"), [
+    (["-p", "bucket", "Not_A_Bucket"], "Invalid setting 'bucket'"),
+    (["-p", "start", "2026-13-01"], "Invalid setting 'start'"),
+    (["-p", "end", "2026-02-30"], "Invalid setting 'end'"),
+    (["-p", "regions", "[us-east-1"], "Invalid setting 'regions'"),
+])
+def test_cli_sync_names_the_bad_setting_and_exits_2(tmp_path, capsys, override, named):
+    params = tmp_path / "p.yaml"
+    params.write_text("bucket: sync-b\nhome_region: us-east-1\naccount_id: '123456789012'\n")
+    assert cli_sync(["-f", str(params), *override]) == 2
+    err = capsys.readouterr().err
+    assert named in err and "Traceback" not in err
 
 
 def test_sql_sync_is_batched_and_an_interrupted_run_is_finished_by_the_next(clean_sandbox):

@@ -5,12 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import duckdb
+import matplotlib.pyplot as plt
+import pandas as pd
 import pytest
 import sqlglot
+from matplotlib.colors import to_hex
 from sqlglot import exp
 
 from gdnb.errors import QueryError
+from gdnb.finding_types import finding_type_names
 from gdnb.queries import catalog, describe, get_query, list_queries, prepare, render
+from gdnb.queries.charts import chart_columns, plot_frame
+from gdnb.report.charts import SEVERITY_COLORS
 
 WINDOW = {"start": "2026-05-01", "end": "2026-05-07"}
 
@@ -30,7 +37,7 @@ def test_catalog_lists_every_family_and_summary():
     frame = list_queries()
     assert set(frame.columns) >= {"name", "family", "table", "window", "parameters", "tags", "description"}
     assert set(catalog.families()) == {"dns_data_exfiltration", "instance_credential_exfiltration", "s3_exfiltration",
-                                       "iam_exfiltration", "runtime_exfiltration"}
+                                       "iam_exfiltration", "runtime_exfiltration", "drop_point_traffic"}
     assert {"summarize_findings_by_type", "summarize_findings_by_severity", "summarize_findings_by_account",
             "summarize_findings_by_region", "summarize_findings_by_day", "get_resource_timeline",
             "list_dns_exfiltration_aws_docs"} <= set(frame.name)
@@ -193,3 +200,127 @@ def test_describe_shows_parameters_and_sql():
 def test_severity_bands_match_the_documented_boundaries():
     sql = get_query("summarize_findings_by_severity").sql
     assert ">= 9.0 THEN 'Critical'" in sql and ">= 7.0 THEN 'High'" in sql and ">= 4.0 THEN 'Medium'" in sql
+
+
+# -- output columns and charts ----------------------------------------------------------------------------------
+
+def output_columns(name: str) -> list[str]:
+    """The columns the query returns, as Athena names them (lower case), from its outer SELECT list."""
+    tree = sqlglot.parse_one(render(name, **_args(name)), read="athena")
+    while isinstance(tree, exp.SetOperation):
+        tree = tree.left
+    assert isinstance(tree, exp.Select), name
+    return [e.alias_or_name.lower() for e in tree.expressions]
+
+
+CHARTED = [n for n in ALL if get_query(n).chart]
+
+
+@pytest.mark.parametrize("name", CHARTED)
+def test_every_chart_draws_columns_the_query_returns(name):
+    assert set(chart_columns(get_query(name).chart)) <= set(output_columns(name))
+
+
+def sample_frame(name: str) -> pd.DataFrame:
+    """Three rows with the query's output columns: numbers where the chart wants values, else text."""
+    chart = get_query(name).chart
+    numeric = set(chart_columns(chart)) - {chart["x"], chart.get("label")}
+    rows = []
+    for i, (band, day) in enumerate([("Critical", "2026-05-01"), ("High", "2026-05-02"), ("Low", "2026-05-03")]):
+        row = {c: (i + 1.0 if c in numeric else f"{c}-{i}") for c in output_columns(name)}
+        if chart["kind"] in ("stacked", "timeline"):
+            row[chart["x"]] = f"{day}T0{i}:00:00Z" if chart["kind"] == "timeline" else day
+        if chart["x"] == "severity_band":
+            row["severity_band"] = band
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("name", CHARTED)
+@pytest.mark.parametrize("empty", [False, True], ids=["rows", "empty"])
+def test_every_chart_has_a_title_and_labelled_axes(name, empty):
+    frame = sample_frame(name)
+    ax = plot_frame(frame.iloc[:0] if empty else frame, get_query(name).chart)
+    try:
+        assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel(), (ax.get_title(), ax.get_xlabel(),
+                                                                         ax.get_ylabel())
+    finally:
+        plt.close(ax.figure)
+
+
+def test_a_chart_of_a_column_the_result_lacks_says_which_even_without_rows():
+    with pytest.raises(QueryError, match="DomainName") as err:
+        plot_frame(pd.DataFrame(columns=["domainname"]), {"kind": "barh", "x": "DomainName", "title": "t"})
+    assert "domainname" in err.value.fix
+
+
+def _colours(ax) -> list[str]:
+    return [to_hex(patch.get_facecolor()).upper() for patch in ax.patches]
+
+
+def test_severity_charts_use_the_report_palette():
+    bands = pd.DataFrame({"severity_band": ["Critical", "High", "Medium", "Low"], "findings": [1, 2, 3, 4],
+                          "min_severity": [9.0, 7.0, 4.0, 1.0], "max_severity": [9.5, 8.0, 6.0, 3.0]})
+    ax = plot_frame(bands, get_query("summarize_findings_by_severity").chart)
+    assert _colours(ax) == [SEVERITY_COLORS[b].upper() for b in bands["severity_band"]]
+    assert ax.get_xlabel() == "severity band" and ax.get_ylabel() == "findings"
+    plt.close(ax.figure)
+    days = pd.DataFrame({"day": ["2026-05-01", "2026-05-02"], "findings": [4, 6], "critical": [1, 0],
+                         "high": [1, 2], "medium": [1, 2], "low": [1, 2]})
+    for name in ("summarize_findings_by_day", "report_findings_by_day"):
+        ax = plot_frame(days, get_query(name).chart)
+        per_band = {label: {c for c in _colours(ax)[i * 2:(i + 1) * 2]}
+                    for i, label in enumerate(t.get_text() for t in ax.get_legend().get_texts()[::-1])}
+        assert per_band == {b: {SEVERITY_COLORS[b].upper()} for b in ("Low", "Medium", "High", "Critical")}
+        assert ax.get_ylabel() and ax.get_xlabel()
+        plt.close(ax.figure)
+
+
+# -- exfiltration families against GuardDuty's list of finding types -----------------------------------------------
+
+def exfiltration_types() -> set[str]:
+    """Every finding type an exfiltration family must list, derived from gdnb/data/finding_types.tsv."""
+    return {t for t in finding_type_names()
+            if t.startswith("Exfiltration:") or "CredentialExfiltration" in t or "DNSDataExfiltration" in t
+            or "/DropPoint" in t or "/BlackholeTraffic" in t}
+
+
+def types_matched(name: str) -> set[str]:
+    """The finding types the query's type filter keeps, evaluated by DuckDB over every known type name."""
+    tree = sqlglot.parse_one(render(name, **_args(name)), read="athena")
+    conditions = []
+    for where in tree.find_all(exp.Where):
+        for part in where.this.flatten() if isinstance(where.this, exp.And) else [where.this]:
+            if {c.name for c in part.find_all(exp.Column)} == {"type"}:
+                conditions.append(part.sql(dialect="duckdb"))
+    assert conditions, f"{name} has no condition on type"
+    connection = duckdb.connect()
+    connection.register("known_types", pd.DataFrame({"type": sorted(finding_type_names())}))
+    kept = connection.execute(f"SELECT type FROM known_types WHERE {' AND '.join(conditions)}").fetchall()
+    return {row[0] for row in kept}
+
+
+def test_every_exfiltration_type_belongs_to_exactly_one_family():
+    expected = exfiltration_types()
+    assert {"Trojan:Lambda/BlackholeTraffic", "UnauthorizedAccess:IAMUser/ResourceCredentialExfiltration.OutsideAWS",
+            "Exfiltration:S3/MaliciousIPCaller", "Trojan:EC2/DropPoint!DNS"} <= expected and len(expected) >= 15
+    matched = {family: types_matched(query) for family, query in catalog.families().items()}
+    missing = expected - set().union(*matched.values())
+    assert not missing, f"no family lists {sorted(missing)}"
+    families_of = {t: [f for f, types in matched.items() if t in types] for t in set().union(*matched.values())}
+    assert all(len(f) == 1 for f in families_of.values()), {t: f for t, f in families_of.items() if len(f) > 1}
+    assert types_matched("list_dns_exfiltration") == {"Trojan:EC2/DNSDataExfiltration"}
+
+
+@pytest.mark.parametrize(("chart", "message"), [
+    ("{kind: pie, x: type, title: t}", "chart kind"),
+    ("{kind: barh, x: type}", "needs x and a title"),
+    ("{kind: barh, x: type, title: t, colour: red}", "unknown key"),
+])
+def test_catalog_refuses_a_chart_it_cannot_draw(tmp_path, chart, message):
+    (tmp_path / "library").mkdir()
+    (tmp_path / "library" / "q.sql").write_text("SELECT 1 AS type FROM gd_logs")
+    (tmp_path / "catalog.yaml").write_text(f"queries:\n  q:\n    table: gd_logs\n    window: none\n"
+                                           f"    chart: {chart}\n")
+    with pytest.raises(QueryError, match=message):
+        catalog.load_catalog(tmp_path / "catalog.yaml")

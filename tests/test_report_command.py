@@ -171,6 +171,9 @@ def test_bad_parameters_stop_the_command_before_anything_runs(tmp_path, capsys):
     assert code == 2 and "lookbak_days" in err and "lookback_days" in err
     code, _, err = report(capsys, tmp_path, "--timeout", "0")
     assert code == 2 and "--timeout" in err
+    for name, typo in (("start", "2026-13-01"), ("end", "2026-02-30")):  # impossible dates, as in params files
+        code, _, err = report(capsys, tmp_path, "-p", name, typo)
+        assert code == 2 and f"Invalid setting '{name}'" in err and typo in err and "Traceback" not in err
     assert not list(tmp_path.iterdir())  # nothing was written
 
 
@@ -178,7 +181,8 @@ def test_parameter_values_are_read_as_yaml_scalars():
     assert runner.parse_value("7") == 7 and runner.parse_value("7.5") == 7.5
     assert runner.parse_value("true") is True and runner.parse_value("null") is None
     assert runner.parse_value("[us-east-1, eu-west-1]") == ["us-east-1", "eu-west-1"]
-    assert runner.parse_value("2026-05-01") == dt.date(2026, 5, 1)
+    assert runner.parse_value("2026-05-01") == "2026-05-01"  # dates stay text until the settings check them
+    assert runner.parse_value("2026-13-01") == "2026-13-01" and runner.parse_value("[2026-05-01]") == ["2026-05-01"]
     assert runner.parse_value("guardduty") == "guardduty" and runner.parse_value("a: [") == "a: ["
     ipynb, html = runner.output_paths("reports", "05_findings_report", (dt.date(2026, 5, 1), dt.date(2026, 5, 7)),
                                       dt.date(2026, 5, 8))

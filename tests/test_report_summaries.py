@@ -130,6 +130,17 @@ def test_recurrence_sorts_types_and_adds_up():
                                                  "previous_window": 4, "not_seen_again": 3}
 
 
+def test_every_exfiltration_family_of_the_library_has_a_title_in_the_report():
+    from gdnb.queries.catalog import families
+
+    assert set(families()) == set(summaries.FAMILY_TITLES)
+    drop = pd.DataFrame([{"finding_id": "d", "type": "Trojan:Lambda/BlackholeTraffic", "severity": 5.0,
+                          "lambda_function": "fn", "remote_ip": "198.51.100.7", "event_count": 2,
+                          "first_seen": "2026-05-09T01:02:03.000Z", "last_seen": "2026-05-09T01:02:03.000Z"}])
+    out = summaries.exfiltration_summary({"drop_point_traffic": drop})
+    assert out.iloc[0]["family"] == "Drop points and sinkholes" and out.iloc[0]["most_severe"] == "fn -> 198.51.100.7"
+
+
 def test_exfiltration_summary_has_a_row_per_family_even_when_nothing_was_found():
     dns = pd.DataFrame([{"finding_id": "x", "severity": 8.0, "instance_id": "i-9", "domain": "evil.example",
                          "event_count": 40, "first_seen": "2026-05-09T01:02:03.000Z",

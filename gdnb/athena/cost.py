@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
+
 MB = 2**20
 TB = 2**40
 MIN_BILLED_BYTES = 10 * MB
@@ -65,3 +67,35 @@ def format_bytes(n: int | float | None) -> str:
 def format_usd(amount: float) -> str:
     """Dollars with enough digits to see a 10 MB query (about $0.00005)."""
     return f"${amount:.6f}" if amount < 0.01 else f"${amount:.4f}"
+
+
+COST_COLUMNS = ("name", "state", "statement_type", "rows", "bytes_scanned", "billed_bytes", "cost_usd", "total_ms",
+                "query_id")
+
+
+def cost_table(history: pd.DataFrame) -> pd.DataFrame:
+    """The queries of a session's ``history``, with bytes scanned and cost, and a total row at the bottom.
+
+    Rows are numbered from 1; unnamed queries are called ``(sql)``; the total row's ``state`` says
+    how many queries there were.
+
+    Raises
+    ------
+    ValueError
+        When ``history`` lacks one of :data:`COST_COLUMNS`.
+    """
+    missing = [c for c in COST_COLUMNS if c not in history.columns]
+    if missing:
+        raise ValueError(f"the history lacks the column(s) {', '.join(missing)}; expected {', '.join(COST_COLUMNS)}")
+    out = history[list(COST_COLUMNS)].copy()
+    out["name"] = out["name"].fillna("(sql)").astype(str).str.slice(0, 60)
+
+    def total_of(column: str) -> float:
+        return float(pd.to_numeric(out[column], errors="coerce").fillna(0).sum())
+
+    total = {"name": "total", "state": f"{len(out)} queries", "statement_type": "", "rows": None,
+             "bytes_scanned": int(total_of("bytes_scanned")), "billed_bytes": int(total_of("billed_bytes")),
+             "cost_usd": total_of("cost_usd"), "total_ms": int(total_of("total_ms")), "query_id": ""}
+    frame = pd.concat([out, pd.DataFrame([total])], ignore_index=True) if len(out) else pd.DataFrame([total])
+    frame.index = pd.RangeIndex(1, len(frame) + 1, name="#")
+    return frame

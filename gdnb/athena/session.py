@@ -29,8 +29,15 @@ from pyathena.util import RetryConfig
 
 from gdnb import aws
 from gdnb.athena import preflight
-from gdnb.athena.cost import billed_bytes, format_bytes, format_usd, query_cost_usd
-from gdnb.athena.sqlcheck import is_query, referenced_tables, unbounded_tables
+from gdnb.athena.cost import billed_bytes, cost_table, format_bytes, format_usd, query_cost_usd
+from gdnb.athena.sqlcheck import (
+    DATE_PARTITION,
+    KNOWN_PARTITIONED_TABLES,
+    is_query,
+    referenced_tables,
+    tables_in_database,
+    unbounded_tables,
+)
 from gdnb.config import Settings
 from gdnb.errors import GdnbError, QueryError, RegionMismatchError, ThrottledError, translate_client_error
 from gdnb.queries import catalog
@@ -99,12 +106,27 @@ class QueryResult:
         value = self.frame[column].iloc[0]
         return default if pd.isna(value) else value
 
+    def distinct(self, column: str) -> int:
+        """How many distinct non-null values ``column`` has (0 without rows).
+
+        Raises
+        ------
+        QueryError
+            When the result has no such column (Athena returns column names in lower case).
+        """
+        if column not in self.frame.columns:
+            raise QueryError(f"The result has no column {column!r}.",
+                             f"use one of: {', '.join(map(str, self.frame.columns))} (Athena lower-cases names).")
+        return int(self.frame[column].nunique(dropna=True))
+
     def plot(self, ax: Any = None, **options: Any) -> Any:
         """Draw the result as its catalog entry says (``chart``); returns the matplotlib Axes."""
         from gdnb.queries.charts import plot_frame
 
         spec = dict((self.query.chart if self.query else None) or {})
         spec.update(options)
+        if spec and not spec.get("title"):
+            spec["title"] = self.query.name if self.query else (self.stats.name or "query result")
         if not spec:
             raise QueryError("This result has no chart: it did not come from a library query with a chart.",
                              "pass kind=, x= and y= (e.g. result.plot(kind='barh', x='type', y='findings')).")
@@ -157,7 +179,8 @@ class Session:
         pyathena's retry policy for throttled API calls (default: 6 attempts, exponential backoff).
     preflight
         Check the bucket's region, the workgroup, the output location and the tables before
-        the first query (default True).
+        the first query (default True). Without it, raw SQL over ``gd_findings`` and
+        ``gd_findings_projected`` still needs a ``date_partition`` condition (or ``allow_full_scan``).
 
     Examples
     --------
@@ -291,11 +314,13 @@ class Session:
                              "write a literal % as %% when the query has parameters; values must be text, numbers, "
                              "dates, booleans or lists of them.") from None
         dml = is_query(rendered)
-        tables = _tables if _tables is not None else tuple(referenced_tables(rendered))
+        # Only the tables of the session's database are checked in Glue: another database's tables and
+        # information_schema are Athena's to resolve (and to report when they are missing).
+        tables = _tables if _tables is not None else tuple(
+            tables_in_database(referenced_tables(rendered), self.settings.database))
         definitions = self.preflight(tables) if self.run_preflight else {}
         if dml and _tables is None and not allow_full_scan:
-            partitioned = {t for t, d in definitions.items() if "date_partition" in preflight.partition_keys(d)}
-            open_tables = unbounded_tables(rendered, partitioned)
+            open_tables = unbounded_tables(rendered, self._partitioned(definitions), self.settings.database)
             if open_tables:
                 raise QueryError(
                     f"The query reads {', '.join(open_tables)} without a date window: it would scan every partition "
@@ -305,6 +330,13 @@ class Session:
         if not dml:
             self._tables.clear()  # DDL may create or drop tables: check them again next time
         return self._execute(query, params, rendered, name, _query)
+
+    @staticmethod
+    def _partitioned(definitions: Mapping[str, dict[str, Any]]) -> set[str]:
+        """The tables the date-window guard protects: those whose Glue definition has ``date_partition``,
+        and gdnb's partitioned tables whose definition was not fetched (no preflight, SQL it cannot parse)."""
+        known = {t for t, d in definitions.items() if DATE_PARTITION in preflight.partition_keys(d)}
+        return known | {t for t in KNOWN_PARTITIONED_TABLES if t not in definitions}
 
     def _execute(self, query: str, params: dict[str, Any] | None, rendered: str, name: str | None,
                  entry: catalog.Query | None) -> QueryResult:
@@ -440,6 +472,14 @@ class Session:
         """The stats of every query of the session, in order."""
         return list(self._stats)
 
+    def rows_by_query(self) -> dict[str, int]:
+        """Rows returned per named query (the last run of each name; failed queries left out)."""
+        return {s.name: s.rows for s in self._stats if s.name and s.rows is not None}
+
+    def costs(self) -> pd.DataFrame:
+        """Every query of the session (name, id, state, type, bytes scanned and billed, cost, time), then a total."""
+        return cost_table(self.history)
+
     @property
     def total_cost(self) -> float:
         """USD spent by this session's queries."""
@@ -461,23 +501,3 @@ class Session:
 
 
 AthenaSession = Session
-
-
-def compare_scans(results: Mapping[str, QueryResult], baseline: str | None = None) -> pd.DataFrame:
-    """The stats of several results side by side: rows, bytes scanned and billed, cost, time.
-
-    Parameters
-    ----------
-    results
-        Label -> result, e.g. ``{"gd_logs": full, "gd_findings": pruned}``.
-    baseline
-        The label the ``share_of_baseline`` column divides by (default: the first).
-    """
-    labels = list(results)
-    base = results[baseline or labels[0]].stats.bytes_scanned if labels else 0
-    rows = [{"query": label, "rows": len(r.frame), "bytes_scanned": r.stats.bytes_scanned,
-             "billed_bytes": r.stats.billed_bytes, "cost_usd": r.stats.cost_usd, "total_ms": r.stats.total_ms,
-             "share_of_baseline": (r.stats.bytes_scanned / base) if base else None, "query_id": r.stats.query_id}
-            for label, r in results.items()]
-    return pd.DataFrame(rows, columns=["query", "rows", "bytes_scanned", "billed_bytes", "cost_usd", "total_ms",
-                                       "share_of_baseline", "query_id"])

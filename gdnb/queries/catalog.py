@@ -34,6 +34,8 @@ LIBRARY_DIR = QUERIES_DIR / "library"
 WINDOWS = ("partition", "updatedat", "none")
 TYPES = ("str", "int", "float", "bool", "date", "list[str]")
 WINDOW_PARAMETERS = ("start", "end")
+CHART_KINDS = ("barh", "bar", "stacked", "timeline")
+CHART_KEYS = ("kind", "x", "y", "top", "label", "title", "xlabel", "ylabel")
 # The bounds a full scan renders: every YYYY/MM/DD partition value sorts between them.
 FULL_SCAN_BOUNDS = (dt.date(1970, 1, 1), dt.date(9999, 12, 31))
 _REQUIRED = object()
@@ -205,6 +207,15 @@ def _query_from_entry(name: str, entry: Mapping[str, Any], library: Path) -> Que
         params[pname] = Parameter(name=pname, type=ptype, default=spec.get("default", _REQUIRED),
                                   description=str(spec.get("description", "")), setting=spec.get("setting"),
                                   min=spec.get("min"), max=spec.get("max"))
+    chart = entry.get("chart")
+    if chart is not None:
+        unknown = sorted(set(chart) - set(CHART_KEYS))
+        if unknown:
+            raise fail(f"its chart has unknown key(s) {', '.join(unknown)} (known: {', '.join(CHART_KEYS)})")
+        if chart.get("kind") not in CHART_KINDS:
+            raise fail(f"its chart kind must be one of {CHART_KINDS}")
+        if not chart.get("x") or not chart.get("title"):
+            raise fail("its chart needs x and a title")
     return Query(name=name, description=" ".join(str(entry.get("description", "")).split()), table=table,
                  tables=tables, reads=reads, window=window, parameters=params,
                  tags=tuple(entry.get("tags") or ()), family=entry.get("family"), chart=entry.get("chart"),

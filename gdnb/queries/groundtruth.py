@@ -47,6 +47,10 @@ class Comparison:
         """True when there was something to compare and every row matched."""
         return not self.frame.empty and bool(self.frame["match"].all())
 
+    def records(self) -> dict[str, Any]:
+        """What a notebook records: the rows, whether all matched, and the note."""
+        return {"rows": self.frame, "all_match": self.all_match, "note": self.note}
+
     def __repr__(self) -> str:
         return self.note if self.frame.empty else f"{self.note}\n{self.frame!r}"
 
@@ -70,15 +74,31 @@ def _frame_of(result: Any) -> pd.DataFrame:
     return result.frame if hasattr(result, "frame") else result
 
 
-def compare_incidents(manifest: Mapping[str, Any] | None, results: Mapping[str, Any]) -> Comparison:
+def _by_query(results: tuple[Any, ...]) -> dict[str, Any]:
+    named: dict[str, Any] = {}
+    for result in results:
+        if isinstance(result, Mapping):
+            named.update(result)
+            continue
+        name = getattr(getattr(result, "query", None), "name", None)
+        if not name:
+            raise GdnbError("A result given to compare_incidents did not come from a library query, so it is not "
+                            "known which incidents it should hold.",
+                            "pass results of session.run(...), or {query name: frame}.")
+        named[name] = result
+    return named
+
+
+def compare_incidents(manifest: Mapping[str, Any] | None, *results: Any) -> Comparison:
     """Whether each planted incident is in its family's query result, with its details.
 
     Parameters
     ----------
     manifest
         From :func:`load_manifest` (None: nothing to compare).
-    results
-        Query name -> its result (``QueryResult`` or DataFrame), e.g. ``{"list_dns_exfiltration": dns}``.
+    *results
+        Results of library queries (``session.run(...)``: each knows its query), or mappings of
+        query name -> result or DataFrame, e.g. ``{"list_dns_exfiltration": dns}``.
 
     Returns
     -------
@@ -90,15 +110,16 @@ def compare_incidents(manifest: Mapping[str, Any] | None, results: Mapping[str, 
     if not manifest:
         return Comparison(pd.DataFrame(columns=columns),
                           "No seeding manifest (manifest_path is empty): nothing to compare on a real account.")
+    results_by_query = _by_query(results)
     rows = []
     for incident in manifest.get("incidents", []):
         kind = incident["kind"]
         if kind not in INCIDENT_QUERIES:
             continue
         query, fields = INCIDENT_QUERIES[kind]
-        if query not in results:
+        if query not in results_by_query:
             continue
-        frame = _frame_of(results[query])
+        frame = _frame_of(results_by_query[query])
         hits = frame[frame["finding_id"] == incident["finding_id"]] if "finding_id" in frame else frame.iloc[:0]
         expected_count = int(incident["counts"][-1]) if incident.get("counts") else None
         mismatches: list[str] = []

@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from gdnb.config import FIELDS, load_settings
+from gdnb.config import FIELDS, _DatesAsTextLoader, load_settings
 from gdnb.errors import GdnbError
 from gdnb.notebooks import notebook_params, notebook_path
 
@@ -39,17 +39,19 @@ INVALID = 2
 
 
 def parse_value(text: str) -> Any:
-    """A ``-p`` value read as a YAML scalar: ``7`` is a number, ``true`` a boolean, ``null`` None,
-    ``[a, b]`` a list, ``2026-05-01`` a date; anything else stays text.
+    """A ``-p`` value read as YAML, the way params files are read: ``7`` is a number, ``true`` a
+    boolean, ``null`` None, ``[a, b]`` a list; dates stay text (``2026-05-01``) until the settings
+    check them, so an impossible one (``2026-13-01``) is reported with the setting's name. A value
+    that is not valid YAML stays text.
 
     Examples
     --------
-    >>> parse_value("7"), parse_value("null"), parse_value("[us-east-1]"), parse_value("guardduty")
-    (7, None, ['us-east-1'], 'guardduty')
+    >>> parse_value("7"), parse_value("null"), parse_value("[us-east-1]"), parse_value("2026-13-01")
+    (7, None, ['us-east-1'], '2026-13-01')
     """
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
+        return yaml.load(text, Loader=_DatesAsTextLoader)  # a SafeLoader without implicit timestamps
+    except (yaml.YAMLError, ValueError):
         return text
 
 

@@ -19,6 +19,8 @@ from typing import Any
 
 import pandas as pd
 
+from gdnb.athena import cost
+
 BANDS: tuple[str, ...] = ("Critical", "High", "Medium", "Low")  # most severe first
 BANDS_ASCENDING: tuple[str, ...] = tuple(reversed(BANDS))
 BAND_FLOORS: dict[str, float] = {"Critical": 9.0, "High": 7.0, "Medium": 4.0, "Low": 0.0}
@@ -354,10 +356,11 @@ FAMILY_TITLES: dict[str, str] = {
     "s3_exfiltration": "S3 exfiltration",
     "iam_exfiltration": "IAM exfiltration (anomalous)",
     "runtime_exfiltration": "Runtime / EKS exfiltration",
+    "drop_point_traffic": "Drop points and sinkholes",
 }
 # The columns that name what an exfiltration finding is about, in order of preference.
-_SUBJECT_COLUMNS = ("instance_id", "access_key_id", "bucket", "eks_cluster", "workload", "user_name", "domain",
-                    "lambda_function")
+_SUBJECT_COLUMNS = ("instance_id", "access_key_id", "bucket", "eks_cluster", "ecs_cluster", "workload", "user_name",
+                    "domain", "lambda_function")
 _COUNTERPART_COLUMNS = ("domain", "remote_ip", "remote_account")
 
 
@@ -403,19 +406,9 @@ def exfiltration_summary(results: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 
 # -- cost -----------------------------------------------------------------------------------------
 
-COST_COLUMNS = ("name", "state", "statement_type", "rows", "bytes_scanned", "billed_bytes", "cost_usd", "total_ms",
-                "query_id")
+COST_COLUMNS = cost.COST_COLUMNS
 
 
-def query_costs(history: pd.DataFrame) -> pd.DataFrame:
+def query_costs(history: pd.DataFrame | None) -> pd.DataFrame:
     """The queries a session ran, with bytes scanned and cost, and a total row at the bottom."""
-    history = _frame(history, COST_COLUMNS)
-    out = history[list(COST_COLUMNS)].copy()
-    out["name"] = out["name"].fillna("(sql)").astype(str).str.slice(0, 60)
-    total = {"name": "total", "state": f"{len(out)} queries", "statement_type": "", "rows": None,
-             "bytes_scanned": int(pd.to_numeric(out["bytes_scanned"], errors="coerce").fillna(0).sum()),
-             "billed_bytes": int(pd.to_numeric(out["billed_bytes"], errors="coerce").fillna(0).sum()),
-             "cost_usd": float(pd.to_numeric(out["cost_usd"], errors="coerce").fillna(0).sum()),
-             "total_ms": int(pd.to_numeric(out["total_ms"], errors="coerce").fillna(0).sum()), "query_id": ""}
-    frame = pd.concat([out, pd.DataFrame([total])], ignore_index=True) if len(out) else pd.DataFrame([total])
-    return ranked(frame)
+    return cost.cost_table(_frame(history, COST_COLUMNS))

@@ -1,14 +1,16 @@
--- Instance credential exfiltration (UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.*):
--- credentials made for an EC2 instance role are used from outside it (OutsideAWS: from an
--- external IP address; InsideAWS: from another AWS account). Which key, which principal,
--- what it called, and from where. One row per finding (latest version) in the date window.
+-- Credential exfiltration (UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.* and
+-- ResourceCredentialExfiltration.*): temporary credentials made for an EC2 instance role, or for
+-- another resource's role, are used from outside it (OutsideAWS: from an external IP address;
+-- InsideAWS: from another AWS account). Which key, which principal, what it called, and from
+-- where. One row per finding (latest version) in the date window.
 WITH versions AS (
   SELECT *,
          row_number() OVER (PARTITION BY id ORDER BY updatedat DESC) AS version_rank
   FROM gd_findings
   WHERE date_partition BETWEEN %(start_day)s AND %(end_day)s
     AND (%(all_regions)s OR region_partition IN %(regions)s)
-    AND type LIKE 'UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration%%'
+    AND (type LIKE 'UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration%%'
+         OR type LIKE 'UnauthorizedAccess:IAMUser/ResourceCredentialExfiltration%%')
 )
 SELECT id AS finding_id,
        type,

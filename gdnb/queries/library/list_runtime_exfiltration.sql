@@ -1,17 +1,14 @@
--- Exfiltration seen by Runtime Monitoring and EKS protection: workloads talking to drop points
--- (servers that collect stolen data) or sinkholes, stealing instance credentials through DNS
--- rebinding, and access to Kubernetes secrets and credentials. Which cluster, workload, process
--- and remote end. One row per finding (latest version) in the date window.
+-- Exfiltration seen by Runtime Monitoring and EKS protection: instance credentials stolen through
+-- DNS rebinding of the metadata service, and access to Kubernetes secrets and credentials. Which
+-- cluster, workload, process and remote end. One row per finding (latest version) in the date
+-- window. Drop points and sinkholes (also of runtime workloads) are list_drop_point_traffic's.
 WITH versions AS (
   SELECT *,
          row_number() OVER (PARTITION BY id ORDER BY updatedat DESC) AS version_rank
   FROM gd_findings
   WHERE date_partition BETWEEN %(start_day)s AND %(end_day)s
     AND (%(all_regions)s OR region_partition IN %(regions)s)
-    AND (type LIKE 'Trojan:Runtime/DropPoint%%'
-         OR type LIKE 'Trojan:Runtime/BlackholeTraffic%%'
-         OR type LIKE 'Trojan:Lambda/DropPoint%%'
-         OR type = 'UnauthorizedAccess:Runtime/MetadataDNSRebind'
+    AND (type = 'UnauthorizedAccess:Runtime/MetadataDNSRebind'
          OR type LIKE 'CredentialAccess:Kubernetes/%%')
 )
 SELECT id AS finding_id,

@@ -1,5 +1,7 @@
--- New findings per day (by createdAt, UTC) in the date window, split by severity band;
--- each finding counted once, at its latest version.
+-- New findings per day: the findings created (createdAt, UTC) on each day of the date window,
+-- split by severity band; each finding counted once, at its latest version in the window.
+-- A finding created before the window and updated in it is exported in the window but is not
+-- new there, so it is left out (report_findings_by_day counts the findings active each day).
 WITH versions AS (
   SELECT *,
          row_number() OVER (PARTITION BY id ORDER BY updatedat DESC) AS version_rank
@@ -15,6 +17,7 @@ SELECT substr(createdat, 1, 10) AS day,
        count_if(CAST(severity AS double) < 4.0) AS low
 FROM versions
 WHERE version_rank = 1
+  AND substr(createdat, 1, 10) BETWEEN %(start_date)s AND %(end_date)s
   AND CAST(severity AS double) >= %(min_severity)s
   AND (%(all_accounts)s OR accountid IN %(accounts)s)
 GROUP BY substr(createdat, 1, 10)
