@@ -40,3 +40,8 @@ from gdnb.tables import create_tables, plan_tables, render_ddl  # noqa: E402
 __all__ += ["AthenaSession", "QueryResult", "QueryStats", "Session", "compare_scans", "create_tables", "describe",
             "ensure_workgroup", "list_queries", "msck_repair", "plan_tables", "plan_workgroup", "render",
             "render_ddl", "sync_partitions"]
+from gdnb.athena import ScanComparison, summarize_scans  # noqa: E402
+from gdnb.queries import resource_timeline  # noqa: E402
+from gdnb.setup import record_results  # noqa: E402
+
+__all__ += ["ScanComparison", "record_results", "resource_timeline", "summarize_scans"]

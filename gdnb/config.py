@@ -134,7 +134,7 @@ def load_settings(path: str | Path | None = None, overrides: Mapping[str, Any] |
         if not p.is_file():
             raise ConfigError("params file", str(p), "the file does not exist", "params/sandbox.yaml")
         try:
-            loaded = yaml.load(p.read_text(), Loader=_DatesAsTextLoader) or {}
+            loaded = yaml.load(p.read_text(), Loader=DatesAsTextLoader) or {}
         except yaml.YAMLError as exc:
             raise ConfigError("params file", str(p), f"not valid YAML: {exc}", "key: value lines") from exc
         if not isinstance(loaded, dict):
@@ -145,17 +145,25 @@ def load_settings(path: str | Path | None = None, overrides: Mapping[str, Any] |
     return _validate(raw)
 
 
+def parse_override(text: str) -> Any:
+    """A ``-p NAME VALUE`` value read as a YAML scalar or list, dates kept as text for the date check."""
+    try:
+        return yaml.load(text, Loader=DatesAsTextLoader)
+    except (yaml.YAMLError, ValueError):
+        return text
+
+
 def settings_from_namespace(namespace: Mapping[str, Any]) -> Settings:
     """Build settings from a notebook's variables: every name that is a setting is taken."""
     return load_settings(overrides={k: v for k, v in namespace.items() if k in FIELDS})
 
 
-class _DatesAsTextLoader(yaml.SafeLoader):
+class DatesAsTextLoader(yaml.SafeLoader):
     """YAML without implicit timestamps: an impossible date such as 2026-02-30 reaches the date check
     (which names the setting) instead of failing inside the YAML parser."""
 
 
-_DatesAsTextLoader.yaml_implicit_resolvers = {
+DatesAsTextLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }

@@ -51,7 +51,7 @@ def _summary(records: dict[str, Any]) -> str:
 
 def _scalars(records: dict[str, Any]) -> list[str]:
     skip = {"planned_actions", "aws_calls"}
-    return [f"    {k}: {v}" for k, v in records.items() if k not in skip and not isinstance(v, list)]
+    return [f"    {k}: {v}" for k, v in records.items() if k not in skip and not isinstance(v, list | dict)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,9 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from gdnb.config import FIELDS, _DatesAsTextLoader, load_settings
+from gdnb.config import FIELDS, load_settings, parse_override
 from gdnb.errors import GdnbError
 from gdnb.notebooks import notebook_params, notebook_path
 
@@ -49,10 +47,7 @@ def parse_value(text: str) -> Any:
     >>> parse_value("7"), parse_value("null"), parse_value("[us-east-1]"), parse_value("2026-13-01")
     (7, None, ['us-east-1'], '2026-13-01')
     """
-    try:
-        return yaml.load(text, Loader=_DatesAsTextLoader)  # a SafeLoader without implicit timestamps
-    except (yaml.YAMLError, ValueError):
-        return text
+    return parse_override(text)
 
 
 def output_paths(output_dir: str | Path, notebook: str, window: tuple[dt.date, dt.date],
