@@ -50,8 +50,17 @@ def _summary(records: dict[str, Any]) -> str:
 
 
 def _scalars(records: dict[str, Any]) -> list[str]:
+    """The records worth a line: scalars, and the scalars one level down in dicts (e.g. incidents.all_match)."""
     skip = {"planned_actions", "aws_calls"}
-    return [f"    {k}: {v}" for k, v in records.items() if k not in skip and not isinstance(v, list | dict)]
+    lines = []
+    for key, value in records.items():
+        if key in skip or isinstance(value, list):
+            continue
+        if isinstance(value, dict):
+            lines += [f"    {key}.{k}: {v}" for k, v in value.items() if not isinstance(v, list | dict)]
+        else:
+            lines.append(f"    {key}: {value}")
+    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,9 +14,19 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from jupyter_client.manager import AsyncKernelManager
 
 from gdnb.config import FIELDS, load_settings
 from gdnb.errors import ConfigError, GdnbError
+
+
+class LocalKernelManager(AsyncKernelManager):
+    """Kernels reached over IPC sockets: a notebook run by gdnb stays on this machine, and its kernel has no
+    reason to warn about unencrypted TCP."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.transport = "ipc"
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +141,7 @@ def run_notebook(name: str | Path, params_file: str | Path | None = None, overri
     try:
         papermill.execute_notebook(str(source), str(output), parameters=parameters, kernel_name=kernel,
                                    cwd=str(source.parent), progress_bar=False, log_output=False,
-                                   execution_timeout=execution_timeout)
+                                   execution_timeout=execution_timeout, kernel_manager_class=LocalKernelManager)
     except PapermillExecutionError as exc:
         raise NotebookError(source.stem, output, exc.ename, exc.evalue) from exc
     return output

@@ -26,7 +26,7 @@ from typing import Any
 
 from gdnb.config import FIELDS, load_settings, parse_override
 from gdnb.errors import GdnbError
-from gdnb.notebooks import notebook_params, notebook_path
+from gdnb.notebooks import LocalKernelManager, notebook_params, notebook_path
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ def run_report(params_file: str | Path | None, overrides: Mapping[str, Any] | No
     try:
         papermill.execute_notebook(str(source), str(ipynb), parameters=parameters, kernel_name=kernel,
                                    cwd=str(source.parent), progress_bar=False, log_output=False,
-                                   execution_timeout=timeout)
+                                   execution_timeout=timeout, kernel_manager_class=LocalKernelManager)
     except PapermillExecutionError as exc:
         error = f"cell {exc.exec_count} failed: {exc.ename}: {exc.evalue}"
     except CellTimeoutError as exc:
