@@ -295,3 +295,25 @@ def test_views_can_be_described_over_no_objects(export):
     query = sqlglot.parse_one("SELECT type, count(*) AS n FROM gd_logs GROUP BY type", read="athena")
     columns, rows = executor.execute(query, {("default", "gd_logs"): empty}, default_database="default", now=NOW)
     assert [(c.name, c.type) for c in columns] == [("type", "varchar"), ("n", "bigint")] and rows == []
+
+
+def test_a_stop_that_arrives_before_duckdb_starts_still_stops_the_query(export, monkeypatch):
+    """Stop while the query is being translated: DuckDB is idle then, so a single interrupt would be lost."""
+    import gdnb.sandbox.athena.dml as dml
+
+    cancel = threading.Event()
+    translate = dml.translate
+
+    def translate_then_stop(*args, **kwargs):
+        out = translate(*args, **kwargs)
+        cancel.set()
+        time.sleep(0.3)  # the watcher's first interrupt lands while DuckDB has nothing to interrupt
+        return out
+
+    monkeypatch.setattr(dml, "translate", translate_then_stop)
+    r = docs_runner(export)
+    started = time.monotonic()
+    with pytest.raises(QueryCancelled):
+        r.run("SELECT count(*) FROM gd_logs a CROSS JOIN gd_logs b CROSS JOIN gd_logs c "
+              "WHERE length(a.id || b.id || c.id) > 3", cancel=cancel)
+    assert time.monotonic() - started < 10

@@ -195,11 +195,13 @@ class DmlExecutor:
 
     @staticmethod
     def _watch(cancel: threading.Event, done: threading.Event, cur: duckdb.DuckDBPyConnection) -> None:
+        # Keep interrupting until the query ends: an interrupt sent before DuckDB starts executing (while the
+        # query is still being translated) is lost, and a lone one would let the query run to its end.
         while not done.is_set():
             if cancel.wait(0.05):
                 with contextlib.suppress(duckdb.Error):
                     cur.interrupt()
-                return
+                done.wait(0.05)
 
 
 _REGEX_HINTS = (
